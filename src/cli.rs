@@ -1,0 +1,175 @@
+//! Command-line definitions (clap) only; the commands live in [`crate::app`].
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset};
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+use crate::sources::{SourceKind, SourceOptions};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  allowed (warnings allowed), or any --dry-run
+  1  blocked by the policy
+  2  usage or policy error
+  3  indeterminate: facts or the audit record could not be obtained or written,
+     or a rule could not decide — the gate blocks";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "A CI/CD enforcement gate: checks a change or a deployment against a TOML policy, records the decision, and blocks the pipeline when the policy is not met.",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate the policy against a change or deployment and exit 0/1/2/3.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Print the Facts (JSON, schema gatehouse.facts/v1) a check would evaluate.
+    Facts(SourceArgs),
+    /// Validate a policy file or print its JSON schema.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Show the documentation of a rule kind, with an example (all kinds when none is named).
+    Explain {
+        /// A rule kind, as written in `kind = "…"`.
+        kind: Option<String>,
+    },
+}
+
+const CHECK_HELP: &str = "\
+Examples:
+  gatehouse check                                   gate the current checkout with its policy
+  gatehouse check --dry-run                         what would CI decide? (always exits 0)
+  gatehouse check --facts facts.json --format json  evaluate saved facts, print the decision as JSON
+  gatehouse check --dry-run --now 2026-12-24T10:00:00+01:00 --environment production
+  gatehouse check --report json=decision.json       also write the JSON decision to a file
+
+Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
+.github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
+default policy is used and the report says so.
+
+Exit codes: 0 allowed, 1 blocked, 2 usage or policy error, 3 indeterminate (blocked).";
+
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Where facts come from.
+    #[arg(long, value_enum, default_value_t = SourceKind::Auto)]
+    pub source: SourceKind,
+    /// A saved Facts file to evaluate (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+    /// The repository to gate.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// Base revision of the range (default: the merge-base with the default branch).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Head revision of the range.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// The deployment environment being gated (matches `when.environments`).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn options(&self) -> SourceOptions {
+        SourceOptions {
+            source: self.source,
+            facts: self.facts.clone(),
+            repo: self.repo.clone(),
+            base: self.base.clone(),
+            head: self.head.clone(),
+            environment: self.environment.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The policy file (default: discovered in the repository, see below).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The report printed on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also write a report to a file; repeatable (`--report json=out.json`).
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub report: Vec<ReportTarget>,
+    /// Evaluate and report ("would block") without recording; always exits 0
+    /// unless the policy is invalid.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Evaluate as if it were this instant (RFC 3339); only with --dry-run.
+    #[arg(long, value_name = "RFC3339", requires = "dry_run", value_parser = parse_instant)]
+    pub now: Option<DateTime<FixedOffset>>,
+}
+
+/// `--report FORMAT=PATH`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_report(s: &str) -> Result<ReportTarget, String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=PATH, for example `json=decision.json`, got `{s}`"))?;
+    if path.is_empty() {
+        return Err(format!("missing PATH after `{format}=`"));
+    }
+    Ok(ReportTarget {
+        format: format.parse()?,
+        path: PathBuf::from(path),
+    })
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s).map_err(|e| {
+        format!("`{s}` is not an RFC 3339 instant ({e}); for example 2026-12-24T10:00:00+01:00")
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file; exit 0 when valid, 2 with diagnostics otherwise.
+    Validate {
+        /// The policy file (default: discovered in the current directory).
+        file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the policy file (for editor completion).
+    Schema,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn report_targets_parse() {
+        let t = parse_report("json=out/d.json").unwrap();
+        assert_eq!(t.format, Format::Json);
+        assert_eq!(t.path, PathBuf::from("out/d.json"));
+        assert!(parse_report("json").is_err());
+        assert!(parse_report("xml=a").unwrap_err().contains("unknown format"));
+    }
+}

@@ -1,0 +1,19 @@
+//! gatehouse: a CI/CD enforcement gate.
+//!
+//! Data flow: [`sources`] gather [`facts::Facts`]; [`engine`] evaluates a
+//! [`policy::Policy`] (whose rules live in [`rules`]) into a
+//! [`decision::Decision`]; [`report`] renders it; [`exit`] maps it to an exit code.
+
+pub mod app;
+pub mod cli;
+pub mod decision;
+pub mod engine;
+pub mod exit;
+pub mod explain;
+pub mod facts;
+pub mod pattern;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod sanitize;
+pub mod sources;

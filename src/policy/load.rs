@@ -1,0 +1,410 @@
+//! TOML -> [`Policy`], keeping spans so every error points at its text.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::NamedSource;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::error::DiagnosticKind;
+use super::{AuditConfig, Policy, PolicyDiagnostic, PolicyError, PolicyRule, Severity, WhenConfig};
+use crate::rules::{self, ConfigError};
+
+/// Keys every `[[rule]]` table may have, whatever its kind.
+pub const COMMON_RULE_KEYS: [&str; 5] = ["id", "kind", "severity", "description", "when"];
+
+/// Top-level keys of a policy file.
+const TOP_LEVEL_KEYS: [&str; 3] = ["version", "audit", "rule"];
+
+/// The policy format versions this gatehouse understands.
+const SUPPORTED_VERSION: u32 = 1;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopLevel {
+    version: Option<Spanned<u32>>,
+    #[serde(default)]
+    audit: AuditConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleCommon {
+    id: Spanned<String>,
+    kind: Spanned<String>,
+    #[serde(default)]
+    severity: Severity,
+    description: Option<String>,
+    #[serde(default)]
+    when: WhenConfig,
+}
+
+/// Parse and validate a policy. `origin` names the file in diagnostics.
+///
+/// All problems found are reported together, not just the first.
+pub fn parse(origin: &str, text: &str) -> Result<Policy, PolicyError> {
+    let mut diags = Vec::new();
+    let policy = parse_inner(text, &mut diags);
+    match policy {
+        Some(mut policy) if diags.is_empty() => {
+            policy.origin = origin.to_string();
+            Ok(policy)
+        }
+        _ => {
+            let shared: Arc<str> = Arc::from(text);
+            let source = NamedSource::new(origin, shared.clone()).with_language("toml");
+            Err(PolicyError::Invalid {
+                origin: origin.to_string(),
+                text: shared,
+                diagnostics: diags
+                    .into_iter()
+                    .map(|d| d.with_source(source.clone()))
+                    .collect(),
+            })
+        }
+    }
+}
+
+fn parse_inner(text: &str, diags: &mut Vec<PolicyDiagnostic>) -> Option<Policy> {
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            diags.push(
+                PolicyDiagnostic::new(DiagnosticKind::Syntax, "TOML syntax error")
+                    .at(e.span(), e.message().to_string())
+                    .help("check quoting, brackets and that each key is `name = value`"),
+            );
+            return None;
+        }
+    };
+    let root_span = root.span();
+    let mut top = DeTable::new();
+    let mut rule_value = None;
+    for (key, value) in root.into_inner() {
+        if key.get_ref() == "rule" {
+            rule_value = Some(value);
+        } else {
+            top.insert(key, value);
+        }
+    }
+
+    let top_level = deserialize::<TopLevel>(top, root_span.clone(), &TOP_LEVEL_KEYS, diags);
+    let version = match top_level.as_ref().map(|t| t.version.as_ref()) {
+        Some(Some(v)) if *v.get_ref() == SUPPORTED_VERSION => Some(SUPPORTED_VERSION),
+        Some(Some(v)) => {
+            diags.push(
+                PolicyDiagnostic::new(
+                    DiagnosticKind::UnsupportedVersion,
+                    format!("unsupported policy version {}", v.get_ref()),
+                )
+                .at(Some(v.span()), "this version")
+                .help(format!(
+                    "this gatehouse reads `version = {SUPPORTED_VERSION}`"
+                )),
+            );
+            None
+        }
+        Some(None) => {
+            diags.push(
+                PolicyDiagnostic::new(DiagnosticKind::MissingKey, "missing `version`")
+                    .at(Some(0..0), "expected here")
+                    .help(format!(
+                        "start the policy with `version = {SUPPORTED_VERSION}`"
+                    )),
+            );
+            None
+        }
+        None => None,
+    };
+
+    let rules = match rule_value {
+        None => Vec::new(),
+        Some(value) => parse_rules(text, value, diags),
+    };
+
+    Some(Policy {
+        origin: String::new(),
+        digest: super::digest(text.as_bytes()),
+        version: version?,
+        audit: top_level?.audit,
+        rules,
+    })
+}
+
+fn parse_rules(
+    text: &str,
+    value: Spanned<DeValue<'_>>,
+    diags: &mut Vec<PolicyDiagnostic>) -> Vec<PolicyRule> {
+    let span = value.span();
+    let DeValue::Array(array) = value.into_inner() else {
+        diags.push(
+            PolicyDiagnostic::new(DiagnosticKind::WrongType, "`rule` must be an array of tables")
+                .at(Some(span), "not an array of tables")
+                .help("write each rule as a `[[rule]]` table"),
+        );
+        return Vec::new();
+    };
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut rules = Vec::new();
+    for item in array {
+        let item_span = item.span();
+        let DeValue::Table(table) = item.into_inner() else {
+            diags.push(
+                PolicyDiagnostic::new(DiagnosticKind::WrongType, "a rule must be a table")
+                    .at(Some(item_span), "not a table")
+                    .help("write each rule as a `[[rule]]` table"),
+            );
+            continue;
+        };
+        if let Some(rule) = parse_rule(text, table, item_span, &mut seen, diags) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+fn parse_rule(
+    text: &str,
+    table: DeTable<'_>,
+    span: Range<usize>,
+    seen: &mut HashMap<String, Range<usize>>,
+    diags: &mut Vec<PolicyDiagnostic>,
+) -> Option<PolicyRule> {
+    let (common, specific): (Vec<_>, Vec<_>) = table
+        .into_iter()
+        .partition(|(k, _)| COMMON_RULE_KEYS.contains(&k.get_ref().as_ref()));
+    let specific: DeTable<'_> = specific.into_iter().collect();
+    let common: DeTable<'_> = common.into_iter().collect();
+
+    let common = deserialize::<RuleCommon>(common, span.clone(), &COMMON_RULE_KEYS, diags)?;
+
+    let id = common.id.get_ref();
+    if !is_kebab_case(id) {
+        diags.push(
+            PolicyDiagnostic::new(
+                DiagnosticKind::InvalidRuleId,
+                format!("rule id `{id}` is not kebab-case"),
+            )
+            .at(Some(common.id.span()), "invalid id")
+            .help(format!(
+                "use lowercase letters, digits and single dashes, for example `{}`",
+                to_kebab_case(id)
+            )),
+        );
+    }
+    if let Some(first) = seen.get(id) {
+        diags.push(
+            PolicyDiagnostic::new(
+                DiagnosticKind::DuplicateRuleId,
+                format!("duplicate rule id `{id}`"),
+            )
+            .at(Some(common.id.span()), "defined again here")
+            .help(format!(
+                "rule ids must be unique; the first `{id}` is on line {} — rename one of them",
+                line_of(text, first.start)
+            )),
+        );
+    } else {
+        seen.insert(id.clone(), common.id.span());
+    }
+
+    let Some(kind) = rules::registry::find(common.kind.get_ref()) else {
+        let names = rules::registry::names();
+        let mut diag = PolicyDiagnostic::new(
+            DiagnosticKind::UnknownRuleKind,
+            format!("unknown rule kind `{}`", common.kind.get_ref()),
+        )
+        .at(Some(common.kind.span()), "unknown kind");
+        diag = match did_you_mean(common.kind.get_ref(), names.iter().copied()) {
+            Some(s) => diag.help(format!(
+                "did you mean `{s}`? (known kinds: {})",
+                names.join(", ")
+            )),
+            None => diag.help(format!("known kinds: {}", names.join(", "))),
+        };
+        diags.push(diag);
+        return None;
+    };
+
+    let when = match common.when.compile() {
+        Ok(w) => Some(w),
+        Err(errors) => {
+            diags.extend(errors);
+            None
+        }
+    };
+
+    let de = ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(specific)));
+    let rule = match (kind.build)(de) {
+        Ok(rule) => Some(rule),
+        Err(ConfigError::Toml(e)) => {
+            diags.push(from_toml_error(&e, Some(span.clone()), &COMMON_RULE_KEYS));
+            None
+        }
+        Err(ConfigError::Invalid(errors)) => {
+            diags.extend(errors);
+            None
+        }
+    };
+
+    Some(PolicyRule {
+        id: common.id.into_inner(),
+        kind: kind.name,
+        severity: common.severity,
+        description: common.description,
+        when: when?,
+        line: line_of(text, span.start),
+        rule: rule?,
+    })
+}
+
+/// Deserialize a table with `T`, turning a failure into a diagnostic.
+/// `extra_keys` are offered as "did you mean" candidates besides the ones serde names.
+fn deserialize<T: serde::de::DeserializeOwned>(
+    table: DeTable<'_>,
+    span: Range<usize>,
+    extra_keys: &[&str],
+    diags: &mut Vec<PolicyDiagnostic>,
+) -> Option<T> {
+    let de = ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(table)));
+    match T::deserialize(de) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(from_toml_error(&e, Some(span), extra_keys));
+            None
+        }
+    }
+}
+
+/// Classify a serde/toml error into a diagnostic with a helpful hint.
+pub(crate) fn from_toml_error(
+    e: &toml::de::Error,
+    fallback_span: Option<Range<usize>>,
+    extra_keys: &[&str],
+) -> PolicyDiagnostic {
+    let message = e.message().trim();
+    let span = e.span().or(fallback_span);
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = split_unknown(rest);
+        let mut candidates = expected.clone();
+        candidates.extend(extra_keys.iter().map(|k| k.to_string()));
+        let diag = PolicyDiagnostic::new(DiagnosticKind::UnknownKey, format!("unknown key `{field}`"))
+            .at(span, "not a known key here");
+        return match did_you_mean(&field, candidates.iter().map(String::as_str)) {
+            Some(s) => diag.help(format!("did you mean `{s}`?")),
+            None if expected.is_empty() => diag.help("this table takes no keys of its own"),
+            None => diag.help(format!("expected one of: {}", expected.join(", "))),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (value, expected) = split_unknown(rest);
+        let diag = PolicyDiagnostic::new(DiagnosticKind::BadValue, format!("unknown value `{value}`"))
+            .at(span, "not allowed here");
+        return match did_you_mean(&value, expected.iter().map(String::as_str)) {
+            Some(s) => diag.help(format!("did you mean `{s}`? (allowed: {})", expected.join(", "))),
+            None => diag.help(format!("allowed: {}", expected.join(", "))),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return PolicyDiagnostic::new(DiagnosticKind::MissingKey, format!("missing key `{field}`"))
+            .at(span, format!("`{field}` is required in this table"))
+            .help(format!("add `{field} = …`; `gatehouse explain <kind>` shows every key"));
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
+        return PolicyDiagnostic::new(DiagnosticKind::WrongType, format!("wrong type: found {found}, expected {expected}"))
+            .at(span, format!("expected {expected}"))
+            .help("check the value's type: strings are quoted, lists use [ ], tables use { }");
+    }
+    PolicyDiagnostic::new(DiagnosticKind::BadValue, message.to_string())
+        .at(span, "invalid value")
+}
+
+/// `x`, expected one of `a`, `b`` -> ("x", ["a", "b"]).
+fn split_unknown(rest: &str) -> (String, Vec<String>) {
+    let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
+    let expected = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (name.to_string(), expected)
+}
+
+/// The closest candidate, when it is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(input: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(input, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len().max(input.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// 1-based line number of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn is_kebab_case(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+fn to_kebab_case(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_typos_only() {
+        let keys = ["approvals", "from", "codeowners"];
+        assert_eq!(did_you_mean("aprovals", keys.into_iter()), Some("approvals"));
+        assert_eq!(did_you_mean("frm", keys.into_iter()), Some("from"));
+        assert_eq!(did_you_mean("zzzzzz", keys.into_iter()), None);
+    }
+
+    #[test]
+    fn kebab_case_ids() {
+        assert!(is_kebab_case("two-approvals"));
+        assert!(is_kebab_case("rule1"));
+        assert!(!is_kebab_case("Two_Approvals"));
+        assert!(!is_kebab_case("a--b"));
+        assert!(!is_kebab_case("-a"));
+        assert_eq!(to_kebab_case("Two_Approvals"), "two-approvals");
+    }
+
+    #[test]
+    fn split_unknown_field_message() {
+        let (f, e) = split_unknown("aprovals`, expected one of `approvals`, `from`");
+        assert_eq!(f, "aprovals");
+        assert_eq!(e, vec!["approvals", "from"]);
+    }
+}

@@ -1,0 +1,72 @@
+//! Renderers of a [`Decision`], one module per output format. Each renderer
+//! neutralises untrusted text for its own target (see [`crate::sanitize`]).
+
+mod human;
+mod json;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::decision::Decision;
+
+/// Output formats for `--format` and `--report FORMAT=PATH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text for people, coloured on a terminal.
+    Human,
+    /// The Decision as JSON (see README, "JSON report").
+    Json,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Format as clap::ValueEnum>::from_str(s, false).map_err(|_| {
+            let names: Vec<&str> = <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(|f| f.name())
+                .collect();
+            format!("unknown format `{s}` (known: {})", names.join(", "))
+        })
+    }
+}
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Use ANSI colours (only for a terminal, never with `NO_COLOR`).
+    pub color: bool,
+}
+
+/// Render `decision` in `format`.
+pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> String {
+    match format {
+        Format::Human => human::render(decision, options),
+        Format::Json => json::render(decision),
+    }
+}
+
+/// Whether to colour output written to stdout: a terminal, `NO_COLOR` unset or
+/// empty, and `TERM` not `dumb`.
+pub fn stdout_wants_color() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    std::io::stdout().is_terminal() && !no_color && !dumb
+}
