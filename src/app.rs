@@ -32,7 +32,7 @@ pub fn run(cli: Cli) -> ExitStatus {
 
 fn stderr_color() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal() && std::env::var_os(crate::env_vars::gatehouse::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
 /// Write to stdout; a closed pipe (`gatehouse … | head`) is not an error worth a panic.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod decision;
 pub mod engine;
+pub mod env_vars;
 pub mod exit;
 pub mod explain;
 pub mod facts;
