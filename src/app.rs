@@ -32,7 +32,8 @@ pub fn run(cli: Cli) -> ExitStatus {
 
 fn stderr_color() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os(crate::env_vars::gatehouse::NO_COLOR).is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal()
+        && std::env::var_os(crate::env_vars::gatehouse::NO_COLOR).is_none_or(|v| v.is_empty())
 }
 
 /// Write to stdout; a closed pipe (`gatehouse … | head`) is not an error worth a panic.
@@ -52,7 +53,9 @@ fn report_source_error(e: &SourceError) -> ExitStatus {
         "error: could not gather facts — {}",
         sanitize::terminal(&e.to_string())
     );
-    eprintln!("the gate blocks: facts that cannot be read completely are never treated as allowed (exit 3)");
+    eprintln!(
+        "the gate blocks: facts that cannot be read completely are never treated as allowed (exit 3)"
+    );
     ExitStatus::Indeterminate
 }
 
@@ -73,6 +76,16 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
 }
 
 fn check(args: &CheckArgs) -> ExitStatus {
+    if let (Some(now), false) = (args.now, args.dry_run) {
+        eprintln!(
+            "error: --now {} is accepted only with --dry-run\n\
+             A pretended instant must never decide a real pipeline; ask with\n  \
+             gatehouse check --dry-run --now {}",
+            now.to_rfc3339(),
+            now.to_rfc3339()
+        );
+        return ExitStatus::Usage;
+    }
     let (policy, mut notices) = match load_policy(args.policy.as_deref(), &args.source.repo) {
         Ok(p) => p,
         Err(e) => return report_policy_error(&e),

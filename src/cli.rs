@@ -113,7 +113,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Evaluate as if it were this instant (RFC 3339); only with --dry-run.
-    #[arg(long, value_name = "RFC3339", requires = "dry_run", value_parser = parse_instant)]
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     pub now: Option<DateTime<FixedOffset>>,
 }
 
@@ -125,9 +125,9 @@ pub struct ReportTarget {
 }
 
 fn parse_report(s: &str) -> Result<ReportTarget, String> {
-    let (format, path) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected FORMAT=PATH, for example `json=decision.json`, got `{s}`"))?;
+    let (format, path) = s.split_once('=').ok_or_else(|| {
+        format!("expected FORMAT=PATH, for example `json=decision.json`, got `{s}`")
+    })?;
     if path.is_empty() {
         return Err(format!("missing PATH after `{format}=`"));
     }
@@ -170,6 +170,10 @@ mod tests {
         assert_eq!(t.format, Format::Json);
         assert_eq!(t.path, PathBuf::from("out/d.json"));
         assert!(parse_report("json").is_err());
-        assert!(parse_report("xml=a").unwrap_err().contains("unknown format"));
+        assert!(
+            parse_report("xml=a")
+                .unwrap_err()
+                .contains("unknown format")
+        );
     }
 }

@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn block_rules_block() {
-        let d = decide("version = 1\n[[rule]]\nid = \"only-tags\"\nkind = \"ref\"\ntags = [\"v*\"]\n");
+        let d =
+            decide("version = 1\n[[rule]]\nid = \"only-tags\"\nkind = \"ref\"\ntags = [\"v*\"]\n");
         assert_eq!(d.verdict, Verdict::Block);
     }
 

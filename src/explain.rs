@@ -104,7 +104,10 @@ fn type_name(property: &Value, definitions: &serde_json::Map<String, Value>) -> 
     if let Some(variants) = property.get("oneOf").and_then(Value::as_array) {
         let names: Vec<String> = variants
             .iter()
-            .filter_map(|v| v.get("const").or_else(|| v.get("enum").and_then(|e| e.get(0))))
+            .filter_map(|v| {
+                v.get("const")
+                    .or_else(|| v.get("enum").and_then(|e| e.get(0)))
+            })
             .map(|v| v.to_string())
             .collect();
         if names.len() == variants.len() {

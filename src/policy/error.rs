@@ -51,7 +51,7 @@ pub struct PolicyDiagnostic {
     /// Text under the span.
     pub label: String,
     pub help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Box<NamedSource<Arc<str>>>>,
 }
 
 impl PolicyDiagnostic {
@@ -78,7 +78,7 @@ impl PolicyDiagnostic {
     }
 
     pub(crate) fn with_source(mut self, source: NamedSource<Arc<str>>) -> Self {
-        self.source = Some(source);
+        self.source = Some(Box::new(source));
         self
     }
 
@@ -112,7 +112,7 @@ impl Diagnostic for PolicyDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.source.as_deref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

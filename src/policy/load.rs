@@ -137,13 +137,17 @@ fn parse_inner(text: &str, diags: &mut Vec<PolicyDiagnostic>) -> Option<Policy> 
 fn parse_rules(
     text: &str,
     value: Spanned<DeValue<'_>>,
-    diags: &mut Vec<PolicyDiagnostic>) -> Vec<PolicyRule> {
+    diags: &mut Vec<PolicyDiagnostic>,
+) -> Vec<PolicyRule> {
     let span = value.span();
     let DeValue::Array(array) = value.into_inner() else {
         diags.push(
-            PolicyDiagnostic::new(DiagnosticKind::WrongType, "`rule` must be an array of tables")
-                .at(Some(span), "not an array of tables")
-                .help("write each rule as a `[[rule]]` table"),
+            PolicyDiagnostic::new(
+                DiagnosticKind::WrongType,
+                "`rule` must be an array of tables",
+            )
+            .at(Some(span), "not an array of tables")
+            .help("write each rule as a `[[rule]]` table"),
         );
         return Vec::new();
     };
@@ -245,7 +249,10 @@ fn parse_rule(
             None
         }
         Err(ConfigError::Invalid(errors)) => {
-            diags.extend(errors);
+            diags.extend(errors.into_iter().map(|d| match d.span {
+                Some(_) => d,
+                None => d.at(Some(span.clone()), "in this rule"),
+            }));
             None
         }
     };
@@ -291,8 +298,9 @@ pub(crate) fn from_toml_error(
         let (field, expected) = split_unknown(rest);
         let mut candidates = expected.clone();
         candidates.extend(extra_keys.iter().map(|k| k.to_string()));
-        let diag = PolicyDiagnostic::new(DiagnosticKind::UnknownKey, format!("unknown key `{field}`"))
-            .at(span, "not a known key here");
+        let diag =
+            PolicyDiagnostic::new(DiagnosticKind::UnknownKey, format!("unknown key `{field}`"))
+                .at(span, "not a known key here");
         return match did_you_mean(&field, candidates.iter().map(String::as_str)) {
             Some(s) => diag.help(format!("did you mean `{s}`?")),
             None if expected.is_empty() => diag.help("this table takes no keys of its own"),
@@ -301,10 +309,14 @@ pub(crate) fn from_toml_error(
     }
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         let (value, expected) = split_unknown(rest);
-        let diag = PolicyDiagnostic::new(DiagnosticKind::BadValue, format!("unknown value `{value}`"))
-            .at(span, "not allowed here");
+        let diag =
+            PolicyDiagnostic::new(DiagnosticKind::BadValue, format!("unknown value `{value}`"))
+                .at(span, "not allowed here");
         return match did_you_mean(&value, expected.iter().map(String::as_str)) {
-            Some(s) => diag.help(format!("did you mean `{s}`? (allowed: {})", expected.join(", "))),
+            Some(s) => diag.help(format!(
+                "did you mean `{s}`? (allowed: {})",
+                expected.join(", ")
+            )),
             None => diag.help(format!("allowed: {}", expected.join(", "))),
         };
     }
@@ -312,16 +324,35 @@ pub(crate) fn from_toml_error(
         let field = rest.split('`').next().unwrap_or(rest);
         return PolicyDiagnostic::new(DiagnosticKind::MissingKey, format!("missing key `{field}`"))
             .at(span, format!("`{field}` is required in this table"))
-            .help(format!("add `{field} = …`; `gatehouse explain <kind>` shows every key"));
+            .help(format!(
+                "add `{field} = …`; `gatehouse explain <kind>` shows every key"
+            ));
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
-        return PolicyDiagnostic::new(DiagnosticKind::WrongType, format!("wrong type: found {found}, expected {expected}"))
-            .at(span, format!("expected {expected}"))
-            .help("check the value's type: strings are quoted, lists use [ ], tables use { }");
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        let expected = plain_type_name(expected);
+        return PolicyDiagnostic::new(
+            DiagnosticKind::WrongType,
+            format!("wrong type: found {found}, expected {expected}"),
+        )
+        .at(span, format!("expected {expected}"))
+        .help("check the value's type: strings are quoted, lists use [ ], tables use { }");
     }
-    PolicyDiagnostic::new(DiagnosticKind::BadValue, message.to_string())
-        .at(span, "invalid value")
+    PolicyDiagnostic::new(DiagnosticKind::BadValue, message.to_string()).at(span, "invalid value")
+}
+
+/// serde's type words in the user's terms (TOML has lists and tables).
+fn plain_type_name(serde_name: &str) -> &str {
+    match serde_name {
+        "a sequence" => "a list `[…]`",
+        "a map" => "a table `{ … }`",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a non-negative integer",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer",
+        "a boolean" => "`true` or `false`",
+        other => other,
+    }
 }
 
 /// `x`, expected one of `a`, `b`` -> ("x", ["a", "b"]).
@@ -386,7 +417,10 @@ mod tests {
     #[test]
     fn suggestions_are_close_typos_only() {
         let keys = ["approvals", "from", "codeowners"];
-        assert_eq!(did_you_mean("aprovals", keys.into_iter()), Some("approvals"));
+        assert_eq!(
+            did_you_mean("aprovals", keys.into_iter()),
+            Some("approvals")
+        );
         assert_eq!(did_you_mean("frm", keys.into_iter()), Some("from"));
         assert_eq!(did_you_mean("zzzzzz", keys.into_iter()), None);
     }

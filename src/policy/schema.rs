@@ -13,8 +13,8 @@ pub const SCHEMA_PATH: &str = "rules/policy.schema.json";
 
 /// The schema as pretty JSON with a trailing newline, exactly as stored.
 pub fn policy_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&policy_schema())
-        .expect("a JSON value always serialises");
+    let mut text =
+        serde_json::to_string_pretty(&policy_schema()).expect("a JSON value always serialises");
     text.push('\n');
     text
 }

@@ -66,7 +66,12 @@ pub fn render(decision: &Decision, options: RenderOptions) -> String {
         &decision.policy.digest[..decision.policy.digest.len().min(19)]
     );
     for notice in &decision.notices {
-        let _ = writeln!(out, "{} {}", p.paint(YELLOW, "note:"), terminal_line(notice));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.paint(YELLOW, "note:"),
+            terminal_line(notice)
+        );
     }
     out.push('\n');
 
@@ -134,7 +139,11 @@ fn verdict_line(decision: &Decision, p: &Painter) -> String {
         counts.push(format!("{} could not decide", t.errors));
     }
     if t.warned > 0 {
-        counts.push(format!("{} warning{}", t.warned, if t.warned == 1 { "" } else { "s" }));
+        counts.push(format!(
+            "{} warning{}",
+            t.warned,
+            if t.warned == 1 { "" } else { "s" }
+        ));
     }
     if t.skipped > 0 {
         counts.push(format!("{} skipped", t.skipped));

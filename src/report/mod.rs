@@ -66,7 +66,8 @@ pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> St
 /// empty, and `TERM` not `dumb`.
 pub fn stdout_wants_color() -> bool {
     use std::io::IsTerminal;
-    let no_color = std::env::var_os(crate::env_vars::gatehouse::NO_COLOR).is_some_and(|v| !v.is_empty());
+    let no_color =
+        std::env::var_os(crate::env_vars::gatehouse::NO_COLOR).is_some_and(|v| !v.is_empty());
     let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     std::io::stdout().is_terminal() && !no_color && !dumb
 }

@@ -148,9 +148,10 @@ impl Rule for MessageRule {
                 findings.push(
                     Finding {
                         message: format!(
-                            "{} commit message{} do not match `{}`",
+                            "{} commit message{} {} not match `{}`",
                             bad.len(),
                             plural(bad.len()),
+                            if bad.len() == 1 { "does" } else { "do" },
                             re.as_str()
                         ),
                         evidence: bad,
@@ -170,15 +171,18 @@ impl Rule for MessageRule {
                 findings.push(
                     Finding {
                         message: format!(
-                            "{} commit message{} match the forbidden `{}`",
+                            "{} commit message{} {} the forbidden `{}`",
                             bad.len(),
                             plural(bad.len()),
+                            if bad.len() == 1 { "matches" } else { "match" },
                             re.as_str()
                         ),
                         evidence: bad,
                         remediation: None,
                     }
-                    .remediation("squash or reword them (`git rebase -i --autosquash`), then push again"),
+                    .remediation(
+                        "squash or reword them (`git rebase -i --autosquash`), then push again",
+                    ),
                 );
             }
         }
@@ -218,7 +222,8 @@ impl Rule for MessageRule {
                     f = f.evidence(format!("title: {t}"));
                 }
                 if self.ticket_in != TicketIn::Title {
-                    f.evidence.extend(missing.iter().map(|m| format!("no ticket: {m}")));
+                    f.evidence
+                        .extend(missing.iter().map(|m| format!("no ticket: {m}")));
                 }
                 findings.push(f.remediation(if title.is_some() && self.ticket_in != TicketIn::Commits {
                     "add the ticket id to the title, for example `ABC-123: …`"
@@ -228,7 +233,11 @@ impl Rule for MessageRule {
             }
         }
         let summary = match title {
-            Some(_) => format!("{} commit{} and the title checked", commits.len(), plural(commits.len())),
+            Some(_) => format!(
+                "{} commit{} and the title checked",
+                commits.len(),
+                plural(commits.len())
+            ),
             None => format!("{} commit{} checked", commits.len(), plural(commits.len())),
         };
         Evaluation::from_findings(summary, findings)
@@ -319,7 +328,13 @@ mod tests {
     #[test]
     fn pattern_must_match_every_message() {
         let keys = r"pattern = '^(feat|fix|chore)(\(.+\))?: '";
-        assert_eq!(run(keys, None, &["feat: a\n", "fix(x): b\n"]).outcome, Outcome::Pass);
-        assert_eq!(run(keys, None, &["feat: a\n", "oops\n"]).outcome, Outcome::Fail);
+        assert_eq!(
+            run(keys, None, &["feat: a\n", "fix(x): b\n"]).outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run(keys, None, &["feat: a\n", "oops\n"]).outcome,
+            Outcome::Fail
+        );
     }
 }

@@ -65,9 +65,8 @@ impl RuleConfig for RefConfig {
             ]);
         }
         let mut errors = Vec::new();
-        let mut compile = |list: &[Spanned<String>]| {
-            Globs::compile(list).map_err(|e| errors.push(e)).ok()
-        };
+        let mut compile =
+            |list: &[Spanned<String>]| Globs::compile(list).map_err(|e| errors.push(e)).ok();
         let (branches, tags, refs) = (
             compile(&self.branches),
             compile(&self.tags),
@@ -108,7 +107,12 @@ impl Rule for RefRule {
                 .with_evidence([format!("ref {name} at {}", input.facts.git_ref.sha)]);
         }
         let mut allowed = Vec::new();
-        allowed.extend(self.branches.patterns().iter().map(|p| format!("branch {p}")));
+        allowed.extend(
+            self.branches
+                .patterns()
+                .iter()
+                .map(|p| format!("branch {p}")),
+        );
         allowed.extend(self.tags.patterns().iter().map(|p| format!("tag {p}")));
         allowed.extend(self.refs.patterns().iter().map(|p| format!("ref {p}")));
         Evaluation::fail(
@@ -148,7 +152,10 @@ tags = ["v*"]"#;
     #[test]
     fn allowed_branches_and_tags_pass() {
         assert_eq!(eval(CONFIG, "refs/heads/main").outcome, Outcome::Pass);
-        assert_eq!(eval(CONFIG, "refs/heads/release/1.2").outcome, Outcome::Pass);
+        assert_eq!(
+            eval(CONFIG, "refs/heads/release/1.2").outcome,
+            Outcome::Pass
+        );
         assert_eq!(eval(CONFIG, "refs/tags/v1.4.0").outcome, Outcome::Pass);
     }
 
@@ -173,7 +180,10 @@ tags = ["v*"]"#;
 
     #[test]
     fn full_ref_globs() {
-        let e = eval(r#"refs = ["refs/environments/**"]"#, "refs/environments/prod/x");
+        let e = eval(
+            r#"refs = ["refs/environments/**"]"#,
+            "refs/environments/prod/x",
+        );
         assert_eq!(e.outcome, Outcome::Pass);
     }
 

@@ -1,0 +1,65 @@
+//! Shared helpers for the integration tests: run the real binary from the
+//! project root and capture what a user sees.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The project root (where `fixtures/` lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// `gatehouse` run from the project root with a clean, colourless environment.
+pub fn gatehouse() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("gatehouse");
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
+        .env_remove("GATEHOUSE_AUDIT_KEY");
+    cmd
+}
+
+/// What one run showed: exit code, stdout, stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// A readable transcript for snapshots.
+    pub fn transcript(&self) -> String {
+        let mut s = format!("exit: {}\n", self.code);
+        if !self.stdout.is_empty() {
+            s.push_str("--- stdout\n");
+            s.push_str(&self.stdout);
+        }
+        if !self.stderr.is_empty() {
+            s.push_str("--- stderr\n");
+            s.push_str(&self.stderr);
+        }
+        s
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_in(&root(), args)
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = gatehouse()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("gatehouse runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
