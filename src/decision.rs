@@ -163,6 +163,27 @@ pub struct Decision {
     /// change modifies the policy file, which was read from the base instead).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// Failing rules let through by their break-glass override: who, why, which
+    /// rule and on what evidence. Audit records carry these verbatim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// A failing rule let through by its break-glass `override`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    /// The rule id.
+    pub rule: String,
+    /// What invoked it: `label:emergency`, or `env:GATEHOUSE_OVERRIDE_REASON`.
+    pub trigger: String,
+    /// The logins whose approval authorised it.
+    pub approvers: Vec<String>,
+    /// The reason given (the variable's value, or the change's text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What was looked at: the approvals, the label, the rule's findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 /// Which policy was evaluated.

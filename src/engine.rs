@@ -92,6 +92,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
         tally: Decision::tally(&rules),
         rules,
         notices,
+        overrides: Vec::new(),
     }
 }
 

@@ -41,6 +41,40 @@ pub struct Facts {
     pub deployment: Option<Deployment>,
     #[serde(default)]
     pub pipeline: Option<Pipeline>,
+    /// Files changed by the covered commits when there is no `change` (a push,
+    /// a local range). For a change they are in `change.files`; read both
+    /// through [`Facts::changed_files`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ChangedFile>,
+    /// Facts this source cannot see at all, as JSON paths (`change.reviews`,
+    /// `checks`, `teams`, `deployment.approvals`). A local repository knows no
+    /// reviews: its empty list means "unknown", not "none". A rule that needs
+    /// one of these returns an error finding instead of deciding on emptiness.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
+}
+
+impl Facts {
+    /// The changed files: the change's when there is one, otherwise the range's.
+    pub fn changed_files(&self) -> &[ChangedFile] {
+        match &self.change {
+            Some(change) => &change.files,
+            None => &self.files,
+        }
+    }
+
+    /// `Err` with the reason when the source could not see `path` (one of the
+    /// JSON paths in [`Facts::unavailable`]), so the rule cannot decide.
+    pub fn require(&self, path: &str) -> Result<(), String> {
+        if self.unavailable.iter().any(|u| u == path) {
+            Err(format!(
+                "the `{}` source cannot see `{path}`, so this rule cannot decide",
+                self.source
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,7 +152,7 @@ pub struct Change {
     pub head: ChangeRef,
     #[serde(default)]
     pub labels: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ChangedFile>,
     #[serde(default)]
     pub reviews: Vec<Review>,

@@ -154,11 +154,8 @@ pub fn gated_branch(facts: &Facts) -> Option<&str> {
 }
 
 fn changed_paths(facts: &Facts) -> Vec<&str> {
-    let Some(change) = &facts.change else {
-        return Vec::new();
-    };
-    change
-        .files
+    facts
+        .changed_files()
         .iter()
         .flat_map(|f| std::iter::once(f.path.as_str()).chain(f.previous_path.as_deref()))
         .collect()

@@ -8,6 +8,7 @@
 //! [`registry::KINDS`].
 
 pub mod message;
+pub mod principals;
 pub mod refs;
 pub mod registry;
 #[cfg(test)]

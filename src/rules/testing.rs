@@ -48,6 +48,8 @@ pub fn facts() -> Facts {
         checks: Vec::new(),
         deployment: None,
         pipeline: None,
+        files: Vec::new(),
+        unavailable: Vec::new(),
     }
 }
 
