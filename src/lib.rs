@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod codeowners;
 pub mod decision;
 pub mod engine;
 pub mod env_vars;
