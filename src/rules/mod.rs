@@ -11,6 +11,7 @@ pub mod message;
 pub mod principals;
 pub mod refs;
 pub mod registry;
+pub mod review;
 #[cfg(test)]
 pub(crate) mod testing;
 
