@@ -1,5 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::SecondsFormat;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
@@ -7,7 +9,7 @@ use toml::Spanned;
 use super::principals::Principals;
 use super::{Evaluation, Rule, RuleConfig, RuleInput};
 use crate::decision::{Finding, Outcome};
-use crate::facts::{Change, Facts, Review, ReviewState, short_sha};
+use crate::facts::{Change, EventKind, Facts, Review, ReviewState, short_sha};
 use crate::policy::{DiagnosticKind, PolicyDiagnostic};
 
 mod owners;
@@ -15,7 +17,7 @@ mod owners;
 pub const EXAMPLE: &str = r#"[[rule]]
 id = "two-approvals"
 kind = "review"
-description = "Code on main needs two independent approvals, one from SRE for infra"
+description = "Code on main needs two independent approvals and its code owners'"
 when = { branches = ["main"] }
 approvals = 2
 from = ["@acme/backend", "@acme/sre"]
@@ -77,7 +79,10 @@ codeowners = true
 /// A run without a change (a direct push) carries no review at all, so the
 /// rule fails, saying so. That is how a policy forbids direct pushes: apply
 /// the rule to the protected branch for every event, for example
-/// `when = { branches = ["main"] }`. A source that cannot see reviews (a local
+/// `when = { branches = ["main"] }`. Any other run without a change (a
+/// deployment, a merge-queue run whose facts carry none) fails the same way,
+/// so name the events when that is not wanted:
+/// `when = { branches = ["main"], events = ["pull_request", "push"] }`. A source that cannot see reviews (a local
 /// repository) lists `change.reviews` as unavailable, and the rule reports an
 /// error rather than counting zero approvals.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -285,8 +290,8 @@ struct Tally<'a> {
     approvers: BTreeSet<String>,
     /// Per approver, the review that counted.
     approved: BTreeMap<String, &'a Review>,
-    /// Reasons why approvals did not count, for the message.
-    not_counted: Vec<String>,
+    /// Per login, why their approval did not count, for the message.
+    not_counted: Vec<(String, String)>,
     /// Standing change requests: login and review.
     changes_requested: Vec<(String, &'a Review)>,
 }
@@ -320,39 +325,40 @@ impl ReviewRule {
         for (login, review) in standing_reviews(&change.reviews) {
             let excluded = self.exclusion(&login, review, change, contributors);
             match review.state {
-                ReviewState::Approved => match excluded {
-                    Some(Exclusion::Bot) => tally
-                        .not_counted
-                        .push(format!("{} is a bot, and bots never count", review.author)),
-                    Some(Exclusion::Author) => tally
-                        .not_counted
-                        .push(format!("{} cannot approve their own change", review.author)),
-                    Some(Exclusion::Contributor) => tally.not_counted.push(format!(
-                        "{} authored or committed commits in this change and cannot approve it",
-                        review.author
-                    )),
-                    None => {
-                        let on = review.commit.as_deref();
-                        if self.require_current && on != Some(head) {
-                            tally.not_counted.push(match on {
-                                Some(sha) => format!(
-                                    "{}'s approval is on {}, head is {}",
-                                    review.author,
-                                    short_sha(sha),
-                                    short_sha(head)
-                                ),
-                                None => format!(
-                                    "{}'s approval does not say which commit it approved, so it cannot be shown to be of head {}",
-                                    review.author,
-                                    short_sha(head)
-                                ),
-                            });
-                        } else {
+                ReviewState::Approved => {
+                    let who = &review.author;
+                    let on = review.commit.as_deref();
+                    let reason = match excluded {
+                        Some(Exclusion::Bot) => {
+                            Some(format!("{who} is a bot, and bots never count"))
+                        }
+                        Some(Exclusion::Author) => {
+                            Some(format!("{who} cannot approve their own change"))
+                        }
+                        Some(Exclusion::Contributor) => Some(format!(
+                            "{who} authored or committed commits in this change and cannot approve it"
+                        )),
+                        None if self.require_current && on != Some(head) => Some(match on {
+                            Some(sha) => format!(
+                                "{who}'s approval is on {}, head is {}",
+                                short_sha(sha),
+                                short_sha(head)
+                            ),
+                            None => format!(
+                                "{who}'s approval does not say which commit it approved, so it cannot be shown to be of head {}",
+                                short_sha(head)
+                            ),
+                        }),
+                        None => None,
+                    };
+                    match reason {
+                        Some(reason) => tally.not_counted.push((login, reason)),
+                        None => {
                             tally.approvers.insert(login.clone());
                             tally.approved.insert(login, review);
                         }
                     }
-                },
+                }
                 ReviewState::ChangesRequested => {
                     if !matches!(excluded, Some(Exclusion::Bot | Exclusion::Author)) {
                         tally.changes_requested.push((login, review));
@@ -376,11 +382,17 @@ impl Rule for ReviewRule {
             return Evaluation::fail(
                 "no change, so no review",
                 vec![
-                    Finding::new(format!(
-                        "this is a direct {} of `{}` with no pull or merge request, so it carries no review",
-                        facts.event.kind.as_str().replace('_', " "),
-                        facts.git_ref.name
-                    ))
+                    Finding::new(match facts.event.kind {
+                        EventKind::Push | EventKind::Local => format!(
+                            "this is a direct push to `{}` with no pull or merge request, so it carries no review",
+                            facts.git_ref.name
+                        ),
+                        kind => format!(
+                            "this {} run for `{}` has no pull or merge request, so it carries no review",
+                            kind.as_str().replace('_', " "),
+                            facts.git_ref.name
+                        ),
+                    })
                     .evidence(format!("event: {}", facts.event.kind.as_str()))
                     .evidence(format!("ref {} at {}", facts.git_ref.name, facts.git_ref.sha))
                     .remediation("push to a branch and open a pull/merge request; reviewed changes reach the branch through it"),
@@ -390,7 +402,7 @@ impl Rule for ReviewRule {
         if let Err(reason) = facts.require("change.reviews") {
             return Evaluation::error(
                 Finding::new(reason)
-                    .remediation("run the gate where the host's reviews can be read (GitHub or GitLab source), or limit the rule with `when = { events = [\"pull_request\", \"merge_group\"] }`"),
+                    .remediation("run the gate where the host's reviews can be read (GitHub or GitLab source), or limit the rule with `when = { events = [\"pull_request\"] }`"),
             );
         }
         if !self.allow_contributors
@@ -436,11 +448,19 @@ impl Rule for ReviewRule {
                     "approved by {} on {} at {}",
                     review.author,
                     review.commit.as_deref().map(short_sha).unwrap_or("?"),
-                    review.submitted_at.to_rfc3339()
+                    review
+                        .submitted_at
+                        .to_rfc3339_opts(SecondsFormat::Secs, true)
                 ));
             }
         }
-        let mut not_counted = tally.not_counted.clone();
+        // Reasons about people outside `from` would only be noise.
+        let mut not_counted: Vec<String> = tally
+            .not_counted
+            .iter()
+            .filter(|(login, _)| qualifying.as_ref().is_none_or(|q| q.contains(login)))
+            .map(|(_, reason)| reason.clone())
+            .collect();
         if let (Some(q), Some(from)) = (&qualifying, &self.from) {
             for login in tally.approvers.iter().filter(|l| !q.contains(*l)) {
                 let shown = tally
@@ -525,7 +545,7 @@ impl Rule for ReviewRule {
                         .evidence(format!(
                             "changes requested by {} at {}",
                             review.author,
-                            review.submitted_at.to_rfc3339()
+                            review.submitted_at.to_rfc3339_opts(SecondsFormat::Secs, true)
                         ))
                         .remediation(format!(
                             "address {}'s review and ask them to approve, or have the review dismissed",
@@ -537,9 +557,8 @@ impl Rule for ReviewRule {
         }
 
         let summary = format!(
-            "{} of {} counted{}",
-            counted.len(),
-            plural(need, "approval", "approvals"),
+            "{} counted ({need} required){}",
+            plural(counted.len(), "approval", "approvals"),
             if self.codeowners {
                 ", code owners checked"
             } else {

@@ -216,26 +216,26 @@ pub(super) fn check(
     }
 
     // A renamed file needs the owners of where it came from as well.
-    let mut paths: Vec<String> = Vec::new();
+    // (path matched against CODEOWNERS, how it is shown)
+    let mut paths: Vec<(String, String)> = Vec::new();
     for f in &change.files {
-        paths.push(f.path.clone());
+        paths.push((f.path.clone(), f.path.clone()));
         if f.status == FileStatus::Renamed
             && let Some(old) = &f.previous_path
             && old != &f.path
         {
-            paths.push(old.clone());
+            paths.push((old.clone(), format!("{old} (renamed to {})", f.path)));
         }
     }
-    paths.dedup();
 
     // (section index, line) -> requirement, in first-seen order.
     let mut requirements: BTreeMap<(usize, usize), Requirement> = BTreeMap::new();
     let mut order: Vec<(usize, usize)> = Vec::new();
-    for path in &paths {
+    for (path, shown) in &paths {
         let ownerships = owners.owners_of(path);
         if ownerships.is_empty() {
             report.evidence.push(format!(
-                "{path}: no CODEOWNERS line matches; no owner needed"
+                "{shown}: no CODEOWNERS line matches; no owner needed"
             ));
         }
         for ownership in ownerships {
@@ -243,7 +243,7 @@ pub(super) fn check(
             let section = ownership.section;
             if rule.owners.is_empty() {
                 report.evidence.push(format!(
-                    "{path}: unowned ({} line {}: {})",
+                    "{shown}: unowned ({} line {}: {})",
                     file.path, rule.line, rule.pattern
                 ));
                 continue;
@@ -251,7 +251,7 @@ pub(super) fn check(
             let owners_text: Vec<String> = rule.owners.iter().map(ToString::to_string).collect();
             if section.optional {
                 report.evidence.push(format!(
-                    "{path}: optional section {} suggests {}",
+                    "{shown}: optional section {} suggests {}",
                     section.label(),
                     owners_text.join(", ")
                 ));
@@ -284,7 +284,7 @@ pub(super) fn check(
                     paths: Vec::new(),
                 }
             });
-            requirement.paths.push(path.clone());
+            requirement.paths.push(shown.clone());
         }
     }
 
@@ -334,7 +334,9 @@ pub(super) fn check(
             ))
             .remediation(format!(
                 "ask {} to review and approve the head commit",
-                if req.need == 1 {
+                if req.need == 1 && req.owners.len() == 1 {
+                    req.owners_text()
+                } else if req.need == 1 {
                     format!("one of {}", req.owners_text())
                 } else {
                     format!("{} of {}", req.need, req.owners_text())

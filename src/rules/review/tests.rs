@@ -70,7 +70,7 @@ fn a_direct_push_carries_no_review() {
     let e = run("approvals = 1", &facts());
     assert_eq!(e.outcome, Outcome::Fail);
     assert!(
-        messages(&e)[0].contains("direct push of `refs/heads/main`")
+        messages(&e)[0].contains("direct push to `refs/heads/main`")
             && messages(&e)[0].contains("carries no review"),
         "{:?}",
         messages(&e)
@@ -427,7 +427,7 @@ fn a_renamed_file_needs_the_owners_of_both_paths() {
     let e = run("codeowners = true", &f);
     assert_eq!(
         messages(&e),
-        ["infra/main.tf needs an owner from @acme/sre"]
+        ["infra/main.tf (renamed to src/main.tf) needs an owner from @acme/sre"]
     );
 }
 
