@@ -28,6 +28,11 @@ use std::fmt;
 
 pub use pattern::PathPattern;
 
+/// GitHub does not load a CODEOWNERS file that is not "under 3 MB". Its docs do
+/// not say which megabyte; the smaller reading is taken so a file GitHub may
+/// ignore is never treated as in force.
+pub const GITHUB_MAX_BYTES: usize = 3_000_000;
+
 /// Which host's CODEOWNERS dialect a file is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
@@ -150,6 +155,8 @@ impl CodeOwners {
         let mut current = 0;
         let mut defaults: Vec<Owner> = Vec::new();
         let mut errors = Vec::new();
+        // A byte-order mark must not become part of the first pattern.
+        let content = content.strip_prefix('\u{feff}').unwrap_or(content);
         for (i, raw) in content.lines().enumerate() {
             let line = i + 1;
             let text = raw.trim();
@@ -519,6 +526,12 @@ mod tests {
             "matched, but unowned"
         );
         assert_eq!(owners(&co, "vendor/ours/lib.c"), ["@b"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_pattern() {
+        let co = github("\u{feff}*.rs @a\n");
+        assert_eq!(owners(&co, "src/x.rs"), ["@a"]);
     }
 
     #[test]

@@ -65,12 +65,19 @@ codeowners = true
 /// (`codeowners_syntax`, by default chosen by the source): every `[Section]`
 /// decides separately, `[Section][2]` needs two of the owners, `^[Section]` is
 /// optional (shown, not required). A renamed file needs its old path's owners
-/// as well as its new path's. Owners given as email addresses are mapped to
+/// as well as its new path's (a copy only its new path's: the source is not
+/// changed). Owners given as email addresses are mapped to
 /// logins through the commit identities in the facts (which the host itself
 /// resolved); an owner that cannot be resolved (such an email, an unknown team,
 /// a GitLab `@@role`) is an error when no resolvable owner approved. An invalid
 /// CODEOWNERS line, a missing CODEOWNERS file, or a change that lists no files
-/// is an error: ownership cannot be decided.
+/// is an error: ownership cannot be decided. Being an owner never stands in for
+/// an approval: an author who owns the files still needs another owner (GitHub
+/// describes an implicit approval when a member of an owning team opens the
+/// pull request; gatehouse does not grant it). Because the only email-to-login
+/// mapping in the facts is the commits', an owner named by email usually
+/// resolves only when they committed to the change (which, by default, bars
+/// them as a contributor): name owners by `@login` or `@org/team`.
 ///
 /// Why: a second pair of eyes is the control auditors ask for first, and it
 /// is only a control when the author cannot supply it, a push after the
@@ -371,6 +378,10 @@ impl ReviewRule {
     }
 }
 
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r', '\u{2028}', '\u{2029}'], " ")
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -566,6 +577,11 @@ impl Rule for ReviewRule {
             }
         );
         evidence.extend(contributors.unmatched.iter().cloned());
+        // Messages are one line by design; a path or login from the facts must
+        // not be able to start a line of its own in any report.
+        for finding in errors.iter_mut().chain(failures.iter_mut()) {
+            finding.message = one_line(&finding.message);
+        }
         if !errors.is_empty() {
             errors.extend(failures);
             return Evaluation {

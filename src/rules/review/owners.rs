@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::CodeownersSyntax;
-use crate::codeowners::{CodeOwners, Owner, Syntax};
+use crate::codeowners::{CodeOwners, GITHUB_MAX_BYTES, Owner, Syntax};
 use crate::decision::Finding;
 use crate::facts::{Change, Facts, FileStatus};
 
@@ -181,6 +181,17 @@ pub(super) fn check(
         return report;
     };
     let syntax = syntax_for(configured, facts);
+    if syntax == Syntax::GitHub && file.content.len() >= GITHUB_MAX_BYTES {
+        report.errors.push(
+            Finding::new(format!(
+                "{} is {} bytes; GitHub does not load a CODEOWNERS file of 3 MB or more, so its owners are not in force",
+                file.path,
+                file.content.len()
+            ))
+            .remediation("shrink the file (wildcards instead of one line per path) below 3 MB"),
+        );
+        return report;
+    }
     let (owners, line_errors) = CodeOwners::parse(&file.content, syntax);
     if !line_errors.is_empty() {
         let mut finding = Finding::new(format!(

@@ -570,3 +570,24 @@ fn a_change_request_by_an_owner_blocks_even_outside_from() {
         messages(&e)
     );
 }
+
+#[test]
+fn a_path_cannot_break_a_finding_into_lines() {
+    let f = with_owners(pr(vec![]), "* @bob\n", &["evil\n\u{2028}  ✗ all good.rs"]);
+    let e = run("approvals = 0\ncodeowners = true", &f);
+    assert_eq!(e.outcome, Outcome::Fail);
+    assert!(
+        !messages(&e)[0].contains(['\n', '\u{2028}']),
+        "{:?}",
+        messages(&e)
+    );
+}
+
+#[test]
+fn an_oversized_github_codeowners_is_an_error() {
+    let big = format!("* @bob\n{}", "# padding\n".repeat(300_000));
+    let f = with_owners(pr(vec![review("bob", Approved, HEAD, 1)]), &big, &["a.rs"]);
+    let e = run("codeowners = true", &f);
+    assert_eq!(e.outcome, Outcome::Error);
+    assert!(messages(&e)[0].contains("3 MB"), "{:?}", messages(&e));
+}
