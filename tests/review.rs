@@ -305,3 +305,29 @@ fn the_example_policy_validates() {
     let r = run(&["policy", "validate", example.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.transcript());
 }
+
+#[test]
+fn approved_code_owners_are_listed_as_evidence() {
+    let (code, r) = rule_result("codeowners-github-docs-approved", "codeowners = true");
+    assert_eq!((code, r["outcome"].as_str()), (0, Some("pass")));
+    insta::assert_json_snapshot!(r["evidence"]);
+}
+
+#[test]
+fn hostile_paths_and_logins_stay_inert_text() {
+    let r = check("hostile-text", "codeowners");
+    assert_eq!(r.code, 1);
+    assert!(
+        !r.stdout.contains('\x1b') && !r.stdout.contains('\x07'),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("✗ fake line")),
+        "{}",
+        r.stdout
+    );
+    insta::assert_snapshot!(relative(&r.transcript()));
+}

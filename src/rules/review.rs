@@ -501,12 +501,15 @@ impl Rule for ReviewRule {
                 message.push_str("; ");
                 message.push_str(reason);
             }
+            if not_counted.is_empty() && !message.contains(';') {
+                message.push_str("; no other approving review was submitted");
+            }
             let who = self.from.as_ref().map_or(
                 "a reviewer who is not an author of the change".to_string(),
                 |f| format!("someone in {}", f.describe()),
             );
             let mut finding = Finding::new(message).remediation(format!(
-                "ask {} more {} from {who}{}",
+                "get {} more {} from {who}{}",
                 need - counted.len(),
                 if need - counted.len() == 1 {
                     "approval"
