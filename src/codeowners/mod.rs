@@ -553,7 +553,9 @@ mod tests {
 
     #[test]
     fn gitlab_sections_are_evaluated_separately() {
-        // The example from GitLab's "Syntax of CODEOWNERS file" docs.
+        // The sections example of GitLab's "Syntax of CODEOWNERS file" page
+        // (gitlab-org/gitlab doc/user/project/codeowners/reference.md, CC BY-SA
+        // 4.0), with the owners the page says each path gets.
         let text = "* @admin\n\n[README Owners]\nREADME.md @user1 @user2\ninternal/README.md @user4\n\n[README other owners]\nREADME.md @user3\n";
         let (co, errors) = CodeOwners::parse(text, Syntax::GitLab);
         assert!(errors.is_empty(), "{errors:?}");

@@ -345,17 +345,21 @@ impl ReviewRule {
                         Some(Exclusion::Contributor) => Some(format!(
                             "{who} authored or committed commits in this change and cannot approve it"
                         )),
-                        None if self.require_current && on != Some(head) => Some(match on {
-                            Some(sha) => format!(
-                                "{who}'s approval is on {}, head is {}",
-                                short_sha(sha),
-                                short_sha(head)
-                            ),
-                            None => format!(
-                                "{who}'s approval does not say which commit it approved, so it cannot be shown to be of head {}",
-                                short_sha(head)
-                            ),
-                        }),
+                        None if self.require_current
+                            && !on.is_some_and(|c| c.eq_ignore_ascii_case(head)) =>
+                        {
+                            Some(match on {
+                                Some(sha) => format!(
+                                    "{who}'s approval is on {}, head is {}",
+                                    short_sha(sha),
+                                    short_sha(head)
+                                ),
+                                None => format!(
+                                    "{who}'s approval does not say which commit it approved, so it cannot be shown to be of head {}",
+                                    short_sha(head)
+                                ),
+                            })
+                        }
                         None => None,
                     };
                     match reason {
