@@ -42,7 +42,9 @@ codeowners = true
 ///   count either (`allow_contributors = true` to allow; it does not let the
 ///   author approve). Logins are compared case-insensitively; a commit
 ///   identity without a login cannot be matched to anybody, and the evidence
-///   says so.
+///   says so. This covers GitHub's "approval of the most recent push" for
+///   anyone who authored or committed what was pushed; who pushed is not in
+///   the facts.
 /// - Bots (`author_is_bot`) never count, and their reviews are ignored.
 /// - With `require_current = true` (the default) only approvals of the head
 ///   commit count; the finding names whose approval is on an older commit.
