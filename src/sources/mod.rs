@@ -2,6 +2,7 @@
 //! that cannot read something completely returns a [`SourceError`] (the run is
 //! then indeterminate, exit 3), never a shorter list.
 
+pub mod env;
 pub mod snapshot;
 
 use std::fmt;
