@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::SourceError;
 use crate::env_vars::{github as gh, gitlab as gl};
-use crate::facts::{ChangeRef, EventKind, Pipeline, Repository};
+use crate::facts::{Change, ChangeRef, Deployment, EventKind, Facts, Pipeline, Repository};
 
 const SOURCE: &str = "ci environment";
 
@@ -48,6 +48,9 @@ pub fn process_vars(name: &str) -> Option<String> {
 pub enum Provider {
     GithubActions,
     GitlabCi,
+    /// Not a CI system: `gatehouse hook run pre-push` gating the refs a
+    /// developer pushes (see [`crate::hook`]).
+    PrePush,
 }
 
 impl Provider {
@@ -56,6 +59,7 @@ impl Provider {
         match self {
             Provider::GithubActions => "github-actions",
             Provider::GitlabCi => "gitlab-ci",
+            Provider::PrePush => "pre-push",
         }
     }
 }
@@ -125,6 +129,10 @@ pub struct CiContext {
     pub environment: Option<String>,
     /// Who requested the deployment (GitHub `deployment.creator`).
     pub deployment_requested_by: Option<String>,
+    /// Commits the gated range must include. The pre-push hook sets it when it
+    /// cannot name a base (the remote has none of the history): the source's
+    /// range is then checked to hold every commit being pushed.
+    pub covers: Option<Vec<String>>,
 }
 
 /// Detect the CI system from `vars`; `Ok(None)` outside CI.
@@ -187,6 +195,7 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         pipeline: github_pipeline(get),
         environment: None,
         deployment_requested_by: None,
+        covers: None,
     };
 
     match trigger.as_str() {
@@ -508,6 +517,7 @@ fn gitlab_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         }),
         environment: environment.clone(),
         deployment_requested_by: environment.as_ref().and(actor),
+        covers: None,
     };
 
     if trigger == "merge_request_event" {
@@ -612,6 +622,204 @@ fn gitlab_title_is_draft(title: &str) -> bool {
     ["draft:", "[draft]", "(draft)"]
         .iter()
         .any(|p| t.starts_with(p))
+}
+
+// ---------------------------------------------------------------- overlay
+
+/// The notice shown when a CI context shaped the facts, so the report says
+/// what was detected.
+fn describe(ctx: &CiContext) -> String {
+    let short = |s: &Option<String>| {
+        s.as_deref()
+            .map_or("-".to_string(), |s| crate::facts::short_sha(s).to_string())
+    };
+    let mut text = format!(
+        "{}: `{}` event for {} (base {}, head {})",
+        ctx.provider.label(),
+        ctx.trigger,
+        ctx.gated_ref,
+        ctx.base_sha
+            .as_ref()
+            .map_or("the merge-base with the default branch".to_string(), |b| {
+                crate::facts::short_sha(b).to_string()
+            }),
+        short(&ctx.head_sha)
+    );
+    if let Some(change) = &ctx.change {
+        text.push_str(&format!(", change #{}", change.id));
+    }
+    if let Some(env) = &ctx.environment {
+        text.push_str(&format!(", environment {env}"));
+    }
+    text
+}
+
+impl Provider {
+    /// How the provider is named to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::GithubActions => "GitHub Actions",
+            Provider::GitlabCi => "GitLab CI",
+            Provider::PrePush => "git pre-push hook",
+        }
+    }
+}
+
+impl CiContext {
+    /// The `(base, head)` revisions of the range to gate, command-line flags
+    /// winning over the context. `base = None` lets the git source choose
+    /// (the merge-base with the default branch).
+    pub fn range(
+        &self,
+        base_flag: Option<&str>,
+        head_flag: Option<&str>,
+    ) -> Result<(Option<String>, Option<String>), SourceError> {
+        let head = match (head_flag, &self.head_sha) {
+            (Some(h), _) => Some(h.to_string()),
+            (None, Some(h)) => Some(h.clone()),
+            (None, None) => {
+                return Err(SourceError::new(
+                    SOURCE,
+                    format!(
+                        "this {} run deletes {}, so there are no commits to gate",
+                        self.provider.label(),
+                        self.gated_ref
+                    ),
+                )
+                .hint(
+                    "skip the gate for deletions (GitHub Actions: `if: github.event.deleted != true`), or gate a given range with `--base REV --head REV`",
+                ));
+            }
+        };
+        let base = base_flag
+            .map(str::to_string)
+            .or_else(|| self.base_sha.clone());
+        Ok((base, head))
+    }
+
+    /// Lay the context over facts the git source gathered from the checkout:
+    /// event, gated ref, repository, pipeline, the change and the deployment.
+    /// `head_flag`/`environment_flag` are the command-line values, which win.
+    ///
+    /// A change from the context has no reviews the checkout could show, so
+    /// `change.reviews` is listed in `Facts.unavailable` (and `change.author`
+    /// when the context does not name it): rules needing them cannot decide
+    /// rather than deciding on an empty list.
+    pub fn overlay(
+        &self,
+        facts: &mut Facts,
+        head_flag: Option<&str>,
+        environment_flag: Option<&str>,
+    ) -> String {
+        facts.event.kind = self.event;
+        if self.actor.is_some() {
+            facts.event.actor.clone_from(&self.actor);
+        }
+        if head_flag.is_none() {
+            facts.git_ref.name.clone_from(&self.gated_ref);
+        }
+        if let Some(repo) = &self.repository {
+            let default_branch = repo
+                .default_branch
+                .clone()
+                .or_else(|| facts.repository.default_branch.take());
+            facts.repository = Repository {
+                default_branch,
+                ..repo.clone()
+            };
+        }
+        if self.pipeline.is_some() {
+            facts.pipeline.clone_from(&self.pipeline);
+        }
+        if let Some(change) = &self.change {
+            if change.author.is_none() {
+                mark_unavailable(facts, "change.author");
+            }
+            mark_unavailable(facts, "change.reviews");
+            facts.change = Some(Change {
+                id: change.id,
+                title: change.title.clone(),
+                author: change.author.clone().unwrap_or_default(),
+                draft: change.draft,
+                base: change.base.clone(),
+                // What was gated is the head the source resolved.
+                head: ChangeRef {
+                    name: change.head.name.clone(),
+                    sha: facts.git_ref.sha.clone(),
+                },
+                labels: change.labels.clone(),
+                files: std::mem::take(&mut facts.files),
+                reviews: Vec::new(),
+            });
+        }
+        if let Some(env) = &self.environment {
+            mark_unavailable(facts, "deployment.approvals");
+            facts.deployment = Some(Deployment {
+                environment: environment_flag.unwrap_or(env).to_string(),
+                requested_by: self.deployment_requested_by.clone(),
+                approvals: Vec::new(),
+            });
+        }
+        describe(self)
+    }
+}
+
+/// Gather facts for a run with a CI context: `git(base, head)` gathers the
+/// range from the checkout (the git source), then the context is laid over it.
+/// Flags in `options` win over the context.
+pub fn gather_with(
+    ctx: &CiContext,
+    options: &super::SourceOptions,
+    git: impl FnOnce(Option<String>, Option<String>) -> Result<super::Gathered, SourceError>,
+) -> Result<super::Gathered, SourceError> {
+    let (base, head) = ctx.range(options.base.as_deref(), options.head.as_deref())?;
+    let head_from_context = options.head.is_none().then(|| head.clone()).flatten();
+    let mut gathered = git(base, head)?;
+    if let Some(covers) = &ctx.covers {
+        let gated: std::collections::HashSet<&str> = gathered
+            .facts
+            .commits
+            .iter()
+            .map(|c| c.sha.as_str())
+            .collect();
+        let missing: Vec<&str> = covers
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !gated.contains(c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "the range gathered for {} misses {} of the {} commits being pushed (first: {}), so they cannot be gated",
+                    ctx.gated_ref,
+                    missing.len(),
+                    covers.len(),
+                    crate::facts::short_sha(missing[0])
+                ),
+            )
+            .hint("push a branch that shares history with the remote, or gate the range yourself with `gatehouse check --base REV --head REV`"));
+        }
+    }
+    // The source's "`--head <sha>` names no branch" notice is about a flag the
+    // user never gave: the context names the gated ref instead.
+    if let Some(head) = head_from_context {
+        let flag = format!("`--head {head}`");
+        gathered.notices.retain(|n| !n.starts_with(&flag));
+    }
+    let notice = ctx.overlay(
+        &mut gathered.facts,
+        options.head.as_deref(),
+        options.environment.as_deref(),
+    );
+    gathered.notices.insert(0, notice);
+    Ok(gathered)
+}
+
+fn mark_unavailable(facts: &mut Facts, path: &str) {
+    if !facts.unavailable.iter().any(|u| u == path) {
+        facts.unavailable.push(path.to_string());
+    }
 }
 
 #[cfg(test)]
@@ -1076,5 +1284,120 @@ mod tests {
     fn url_hosts() {
         assert_eq!(url_host("https://github.com"), "github.com");
         assert_eq!(url_host("https://ghe.acme.dev:8443/"), "ghe.acme.dev:8443");
+    }
+
+    fn git_facts() -> Facts {
+        let mut f = crate::rules::testing::facts();
+        f.source = "git".to_string();
+        f.event.kind = EventKind::Local;
+        f.event.actor = None;
+        f.git_ref.name = "refs/heads/changes".to_string();
+        f.git_ref.sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821".to_string();
+        f.repository = Repository {
+            host: "local".to_string(),
+            slug: "checkout".to_string(),
+            default_branch: None,
+        };
+        f.unavailable = vec!["change.reviews".to_string(), "checks".to_string()];
+        f.files = vec![crate::facts::ChangedFile {
+            path: "README.md".to_string(),
+            previous_path: None,
+            status: crate::facts::FileStatus::Modified,
+            additions: 1,
+            deletions: 0,
+        }];
+        f
+    }
+
+    #[test]
+    fn overlay_of_a_pull_request_makes_a_change_without_reviews() {
+        let ctx = github("pull_request", "pull_request.synchronize.22.json", &[])
+            .unwrap()
+            .unwrap();
+        let mut f = git_facts();
+        let notice = ctx.overlay(&mut f, None, None);
+        assert_eq!(
+            notice,
+            "GitHub Actions: `pull_request` event for refs/pull/2/merge (base f95f852, head ec26c3e), change #2"
+        );
+        assert_eq!(f.event.kind, EventKind::PullRequest);
+        assert_eq!(f.event.actor.as_deref(), Some("octocat"));
+        assert_eq!(f.git_ref.name, "refs/pull/2/merge");
+        assert_eq!(f.repository.slug, "Codertocat/Hello-World");
+        assert_eq!(f.repository.default_branch.as_deref(), Some("master"));
+        let change = f.change.as_ref().unwrap();
+        assert_eq!(change.labels, vec!["bug".to_string()]);
+        // The range's files become the change's, so `when.paths` still sees them.
+        assert_eq!(change.files.len(), 1);
+        assert!(f.files.is_empty());
+        assert_eq!(f.changed_files().len(), 1);
+        // Reviews are listed once as unavailable: rules needing them cannot decide.
+        assert_eq!(
+            f.unavailable
+                .iter()
+                .filter(|u| *u == "change.reviews")
+                .count(),
+            1
+        );
+        assert!(f.require("change.reviews").is_err());
+        assert!(f.require("change.author").is_ok());
+        assert_eq!(f.pipeline.as_ref().unwrap().id, "1658821493");
+        assert_eq!(f.source, "git");
+    }
+
+    #[test]
+    fn overlay_of_a_gitlab_merge_request_marks_the_unknown_author() {
+        let ctx = gitlab_fixture("merge-request").unwrap().unwrap();
+        let mut f = git_facts();
+        ctx.overlay(&mut f, None, None);
+        assert!(f.require("change.author").is_err());
+        assert_eq!(f.change.unwrap().author, "");
+    }
+
+    #[test]
+    fn overlay_of_a_deploy_job_makes_a_deployment_without_approvals() {
+        let ctx = gitlab_fixture("deploy").unwrap().unwrap();
+        let mut f = git_facts();
+        ctx.overlay(&mut f, None, None);
+        assert_eq!(f.event.kind, EventKind::Deployment);
+        assert_eq!(f.git_ref.name, "refs/tags/v1.4.0");
+        let d = f.deployment.as_ref().unwrap();
+        assert_eq!(d.environment, "production");
+        assert_eq!(d.requested_by.as_deref(), Some("eve"));
+        assert!(f.require("deployment.approvals").is_err());
+        // --environment wins.
+        let mut f = git_facts();
+        ctx.overlay(&mut f, None, Some("staging"));
+        assert_eq!(f.deployment.unwrap().environment, "staging");
+    }
+
+    #[test]
+    fn flags_win_over_the_context() {
+        let ctx = gitlab_fixture("branch-push").unwrap().unwrap();
+        let (base, head) = ctx.range(Some("HEAD~3"), Some("HEAD")).unwrap();
+        assert_eq!(
+            (base.as_deref(), head.as_deref()),
+            (Some("HEAD~3"), Some("HEAD"))
+        );
+        let (base, head) = ctx.range(None, None).unwrap();
+        assert_eq!(base, ctx.base_sha);
+        assert_eq!(head, ctx.head_sha);
+        // An explicit --head keeps the ref the git source resolved for it.
+        let mut f = git_facts();
+        ctx.overlay(&mut f, Some("HEAD"), None);
+        assert_eq!(f.git_ref.name, "refs/heads/changes");
+        assert_eq!(f.event.kind, EventKind::Push);
+    }
+
+    #[test]
+    fn a_deletion_has_no_range() {
+        let ctx = github("push", "push.event.1.json", &[]).unwrap().unwrap();
+        let e = ctx.range(None, None).unwrap_err();
+        assert!(
+            e.message.contains("deletes refs/tags/simple-tag"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("github.event.deleted"));
     }
 }

@@ -35,6 +35,9 @@ pub struct SourceOptions {
     pub base: Option<String>,
     pub head: Option<String>,
     pub environment: Option<String>,
+    /// A run context given by the caller (the pre-push hook) instead of the
+    /// one detected from CI variables; see [`env::CiContext`].
+    pub ci: Option<env::CiContext>,
 }
 
 /// Why facts could not be gathered.
