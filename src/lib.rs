@@ -18,3 +18,4 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod sources;
+pub mod trailers;

@@ -2,6 +2,7 @@
 //! that cannot read something completely returns a [`SourceError`] (the run is
 //! then indeterminate, exit 3), never a shorter list.
 
+pub mod git;
 pub mod snapshot;
 
 use std::fmt;
@@ -34,6 +35,17 @@ pub struct SourceOptions {
     pub base: Option<String>,
     pub head: Option<String>,
     pub environment: Option<String>,
+}
+
+impl SourceOptions {
+    /// The part of these options the git source reads.
+    pub fn git_request(&self) -> git::GitRequest {
+        git::GitRequest {
+            repo: self.repo.clone(),
+            base: self.base.clone(),
+            head: self.head.clone(),
+        }
+    }
 }
 
 /// Why facts could not be gathered.
@@ -100,6 +112,10 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
                         .unwrap_or_default()
                 ),
             ));
+        }
+        // Without a Facts file, `auto` falls back to the local repository.
+        (SourceKind::Git | SourceKind::Auto, None) => {
+            return git::gather(&options.git_request());
         }
         (kind, None) => {
             return Err(SourceError::new(
