@@ -19,3 +19,4 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod sources;
+pub mod trailers;

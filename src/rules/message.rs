@@ -355,6 +355,9 @@ mod tests {
         assert!(fix.contains("`git rebase -i 1a2b000`"), "{fix}");
         let e = run("forbid = '^fixup! '", None, &["fixup! a\n", "b\n"]);
         let fix = e.findings[0].remediation.as_deref().unwrap();
-        assert!(fix.contains("`git rebase -i --autosquash 1a2b000`"), "{fix}");
+        assert!(
+            fix.contains("`git rebase -i --autosquash 1a2b000`"),
+            "{fix}"
+        );
     }
 }
