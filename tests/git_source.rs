@@ -443,3 +443,19 @@ fn verify_ssh(keys: &Path, sig_file: &Path, payload: &[u8]) -> bool {
     child.stdin.take().unwrap().write_all(payload).unwrap();
     child.wait().unwrap().success()
 }
+
+#[test]
+fn a_repository_without_commits_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    gitfx::git(dir.path())
+        .args(["-c", "init.defaultBranch=main", "init", "-q"])
+        .status()
+        .unwrap();
+    let r = facts_in(dir.path(), &[]);
+    assert_eq!(r.code, 3);
+    insta::assert_snapshot!(r.stderr, @r"
+    error: could not gather facts — git: the repository has no commits yet: there is nothing to gate
+      hint: commit first, or pass `--head REV`
+    the gate blocks: facts that cannot be read completely are never treated as allowed (exit 3)
+    ");
+}
