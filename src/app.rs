@@ -82,8 +82,8 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
 /// change); otherwise it is discovered in the `--repo` directory.
 fn load_check_policy(
     args: &CheckArgs,
+    options: &SourceOptions,
 ) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
-    let options = args.source.options();
     let reads_git = matches!(
         (options.source, &options.facts),
         (sources::SourceKind::Git | sources::SourceKind::Auto, None)
@@ -93,8 +93,9 @@ fn load_check_policy(
             .map_err(|e| report_policy_error(&e))?;
         return Ok((policy, notices, None));
     }
-    let base = sources::git::policy_from_base(&options.git_request())
-        .map_err(|e| report_source_error(&e))?;
+    // The same range the facts cover: in a CI job or a hook, the context's base.
+    let request = sources::effective_git_request(options).map_err(|e| report_source_error(&e))?;
+    let base = sources::git::policy_from_base(&request).map_err(|e| report_source_error(&e))?;
     let Some(base) = base else {
         let (policy, notices) =
             load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
@@ -143,7 +144,7 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         );
         return ExitStatus::Usage;
     }
-    let (policy, mut notices, policy_source_ref) = match load_check_policy(args) {
+    let (policy, mut notices, policy_source_ref) = match load_check_policy(args, options) {
         Ok(p) => p,
         Err(status) => return status,
     };

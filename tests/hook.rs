@@ -338,3 +338,22 @@ fn hook_run_outside_git_explains_itself() {
         r.stderr
     );
 }
+
+#[test]
+fn a_push_that_weakens_the_policy_is_gated_by_the_remote_one() {
+    // Trust the base: the policy comes from the commit the remote already has.
+    let s = Sandbox::new();
+    install(&s);
+    std::fs::write(s.repo().join(".gatehouse.toml"), "version = 1\n").unwrap();
+    s.git_ok(&["commit", "-q", "-am", "drop the rules"]);
+    let r = s.git(&["push", "origin", "main"]);
+    assert_ne!(r.code, 0, "{}", r.transcript());
+    assert!(
+        r.stdout.contains(
+            "this change edits .gatehouse.toml; it was evaluated under the base's policy"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("no ticket: "), "{}", r.stdout);
+}
