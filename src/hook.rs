@@ -531,21 +531,28 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
             Err(e) => app::report_source_error(&e),
         };
         if status != ExitStatus::Allowed {
-            refused.push(one.remote_ref.as_str());
+            refused.push((one.remote_ref.as_str(), status));
         }
         worst = worse(worst, status);
     }
     if !refused.is_empty() {
+        let lines: Vec<String> = refused
+            .iter()
+            .map(|(r, status)| {
+                let why = match status {
+                    ExitStatus::Blocked => "blocked by the policy",
+                    ExitStatus::Usage => "the policy or the command is invalid",
+                    _ => "could not be decided",
+                };
+                format!("  {}: {why}", sanitize::terminal_line(r))
+            })
+            .collect();
         eprintln!(
-            "\ngatehouse: push refused — the policy does not allow {} (exit {}).\n\
-             Fix what the report above lists (each `fix:` line says how), then push again.\n\
+            "\ngatehouse: push refused (exit {}):\n{}\n\
+             Fix what the report above lists (each `fix:` or `hint:` line says how), then push again.\n\
              To see the decision without pushing: gatehouse check --dry-run",
-            refused
-                .iter()
-                .map(|r| sanitize::terminal_line(r))
-                .collect::<Vec<_>>()
-                .join(", "),
-            worst.code()
+            worst.code(),
+            lines.join("\n")
         );
     }
     worst

@@ -207,7 +207,8 @@ fn several_refs_tags_and_deletions_in_one_push() {
     ]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("does not allow refs/heads/feature"),
+        r.stderr
+            .contains("  refs/heads/feature: blocked by the policy"),
         "{}",
         r.stderr
     );
@@ -356,4 +357,18 @@ fn a_push_that_weakens_the_policy_is_gated_by_the_remote_one() {
         r.stdout
     );
     assert!(r.stdout.contains("no ticket: "), "{}", r.stdout);
+}
+
+#[test]
+fn a_first_push_to_an_empty_remote_is_refused_rather_than_half_gated() {
+    // The remote has none of the history, and the git source gates a range
+    // from a base: rather than gate fewer commits than are pushed, refuse.
+    let s = Sandbox::new();
+    let empty = s.tmp.path().join("empty.git");
+    s.git_ok(&["init", "-q", "--bare", empty.to_str().unwrap()]);
+    s.git_ok(&["remote", "add", "empty", empty.to_str().unwrap()]);
+    install(&s);
+    let r = s.git(&["push", "empty", "feature"]);
+    assert_ne!(r.code, 0);
+    insta::assert_snapshot!("first-push", s.redact(&r.transcript()));
 }

@@ -657,6 +657,14 @@ fn describe(ctx: &CiContext) -> String {
 }
 
 impl Provider {
+    /// The name of what failed, in a [`SourceError`].
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Provider::GithubActions | Provider::GitlabCi => SOURCE,
+            Provider::PrePush => "pre-push",
+        }
+    }
+
     /// How the provider is named to people.
     pub fn label(self) -> &'static str {
         match self {
@@ -681,7 +689,7 @@ impl CiContext {
             (None, Some(h)) => Some(h.clone()),
             (None, None) => {
                 return Err(SourceError::new(
-                    SOURCE,
+                    self.provider.source_name(),
                     format!(
                         "this {} run deletes {}, so there are no commits to gate",
                         self.provider.label(),
@@ -791,7 +799,7 @@ pub fn gather_with(
             .collect();
         if !missing.is_empty() {
             return Err(SourceError::new(
-                SOURCE,
+                ctx.provider.source_name(),
                 format!(
                     "the range gathered for {} misses {} of the {} commits being pushed (first: {}), so they cannot be gated",
                     ctx.gated_ref,
@@ -800,7 +808,7 @@ pub fn gather_with(
                     crate::facts::short_sha(missing[0])
                 ),
             )
-            .hint("push a branch that shares history with the remote, or gate the range yourself with `gatehouse check --base REV --head REV`"));
+            .hint("the remote has none of this history (a first push to an empty remote?), and the git source gates a range from a base commit, not from the root; push the initial history once with `git push --no-verify` and let CI gate it, then the hook gates every later push"));
         }
     }
     // The source's "`--head <sha>` names no branch" notice is about a flag the
