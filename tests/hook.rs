@@ -372,3 +372,10 @@ fn a_first_push_to_an_empty_remote_is_refused_rather_than_half_gated() {
     assert_ne!(r.code, 0);
     insta::assert_snapshot!("first-push", s.redact(&r.transcript()));
 }
+
+#[test]
+fn install_help_teaches() {
+    let r = common::run(&["hook", "install", "--help"]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("install-help", r.stdout);
+}
