@@ -496,7 +496,9 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
-    let repo = PathBuf::from(".");
+    // Git runs the hook at the top of the worktree. An absolute path lets the
+    // report name the repository by its directory.
+    let repo = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut worst = ExitStatus::Allowed;
     let mut refused = Vec::new();
     for (i, one) in pushed.iter().enumerate() {
