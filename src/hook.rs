@@ -97,11 +97,15 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, HookError> {
                 .hint("install git and make sure it is on PATH")
         })?;
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why = match stderr.trim() {
+            "" => out.status.to_string(),
+            text => text.to_string(),
+        };
         return Err(HookError::new(format!(
-            "`git {}` failed in {}: {}",
+            "`git {}` failed in {}: {why}",
             args.join(" "),
             repo.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
     String::from_utf8(out.stdout)
@@ -337,14 +341,13 @@ pub fn plan(repo: &Path, remote: &str, pushed: &PushedRef) -> Result<Plan, Sourc
             None => (None, RefUpdate::Created, Some(new)),
         }
     } else {
-        let base = peel_to_commit(repo, &pushed.remote_sha).map_err(|e| {
+        let base = peel_to_commit(repo, &pushed.remote_sha).map_err(|_| {
             SourceError::new(
                 "pre-push",
                 format!(
-                    "the remote's {} is at {}, which is not in this repository ({})",
+                    "the remote's {} is at {}, which is not in this repository",
                     pushed.remote_ref,
                     short_sha(&pushed.remote_sha),
-                    e.message
                 ),
             )
             .hint(format!(

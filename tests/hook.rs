@@ -379,3 +379,48 @@ fn install_help_teaches() {
     assert_eq!(r.code, 0);
     insta::assert_snapshot!("install-help", r.stdout);
 }
+
+#[test]
+fn a_remote_tip_this_clone_lacks_refuses_the_push_with_a_fetch_hint() {
+    // Someone else pushed to main; a force push from here would gate against a
+    // commit this repository cannot see.
+    let s = Sandbox::new();
+    let other = s.tmp.path().join("other");
+    s.git_ok(&[
+        "clone",
+        "-q",
+        "-b",
+        "main",
+        s.remote().to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    let in_other = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&other)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", s.tmp.path())
+            .env("GIT_AUTHOR_NAME", "Bob")
+            .env("GIT_AUTHOR_EMAIL", "bob@example.com")
+            .env("GIT_COMMITTER_NAME", "Bob")
+            .env("GIT_COMMITTER_EMAIL", "bob@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-11-29T10:00:00+01:00")
+            .env("GIT_COMMITTER_DATE", "2026-11-29T10:00:00+01:00")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    in_other(&["commit", "-q", "--allow-empty", "-m", "PROJ-9: Bob's work"]);
+    in_other(&["push", "-q", "origin", "main"]);
+
+    install(&s);
+    s.git_ok(&["commit", "-q", "--allow-empty", "-m", "PROJ-10: Mine"]);
+    let r = s.git(&["push", "--force", "origin", "main"]);
+    assert_ne!(r.code, 0);
+    insta::assert_snapshot!("remote-tip-unknown", s.redact(&r.transcript()));
+}
