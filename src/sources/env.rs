@@ -1416,4 +1416,59 @@ mod tests {
         );
         assert!(e.hint.unwrap().contains("github.event.deleted"));
     }
+
+    fn gathered(facts: Facts, notices: &[&str]) -> crate::sources::Gathered {
+        crate::sources::Gathered {
+            facts,
+            notices: notices.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn gather_with_passes_the_context_range_and_drops_notices_about_flags_never_given() {
+        let ctx = github("pull_request", "pull_request.synchronize.22.json", &[])
+            .unwrap()
+            .unwrap();
+        let options = crate::sources::SourceOptions::default();
+        let head = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+        let g = gather_with(&ctx, &options, |base, h| {
+            assert_eq!(
+                base.as_deref(),
+                Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
+            );
+            assert_eq!(h.as_deref(), Some(head));
+            Ok(gathered(
+                git_facts(),
+                &[
+                    &format!("`--head {head}` names no branch or tag: …"),
+                    "the repository has no `origin` remote; it is identified as `checkout`",
+                    "something else",
+                ],
+            ))
+        })
+        .unwrap();
+        assert_eq!(g.notices.len(), 2, "{:?}", g.notices);
+        assert!(g.notices[0].starts_with("GitHub Actions: "));
+        assert_eq!(g.notices[1], "something else");
+    }
+
+    #[test]
+    fn gather_with_refuses_a_range_that_misses_covered_commits() {
+        let mut ctx = github("push", "push.event.4.json", &[]).unwrap().unwrap();
+        ctx.covers = Some(vec!["ab".repeat(20), "cd".repeat(20)]);
+        let options = crate::sources::SourceOptions::default();
+        let mut f = git_facts();
+        f.commits = vec![crate::rules::testing::commit(1, "x\n")];
+        f.commits[0].sha = "ab".repeat(20);
+        let e = gather_with(&ctx, &options, |_, _| Ok(gathered(f.clone(), &[]))).unwrap_err();
+        assert!(
+            e.message
+                .contains("misses 1 of the 2 commits being pushed (first: cdcdcdc)"),
+            "{}",
+            e.message
+        );
+        f.commits.push(crate::rules::testing::commit(2, "y\n"));
+        f.commits[1].sha = "cd".repeat(20);
+        assert!(gather_with(&ctx, &options, |_, _| Ok(gathered(f, &[]))).is_ok());
+    }
 }
