@@ -17,4 +17,5 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
+pub mod signing;
 pub mod sources;

@@ -7,10 +7,13 @@
 //! [`Evaluation`]. Adding a kind means adding a file and one line to
 //! [`registry::KINDS`].
 
+pub mod dco;
+pub mod deploy_signoff;
 pub mod message;
 pub mod principals;
 pub mod refs;
 pub mod registry;
+pub mod signed_commits;
 #[cfg(test)]
 pub(crate) mod testing;
 

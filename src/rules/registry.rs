@@ -4,6 +4,7 @@
 use schemars::{Schema, SchemaGenerator};
 
 use super::{ConfigError, Rule, RuleConfig, build, message, refs};
+use super::{dco, deploy_signoff, signed_commits};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -31,6 +32,9 @@ impl RuleKind {
 pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<refs::RefConfig>("ref", refs::EXAMPLE),
     RuleKind::of::<message::MessageConfig>("message", message::EXAMPLE),
+    RuleKind::of::<dco::DcoConfig>("dco", dco::EXAMPLE),
+    RuleKind::of::<signed_commits::SignedCommitsConfig>("signed-commits", signed_commits::EXAMPLE),
+    RuleKind::of::<deploy_signoff::DeploySignoffConfig>("deploy-signoff", deploy_signoff::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {

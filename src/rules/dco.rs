@@ -1,0 +1,394 @@
+use std::sync::LazyLock;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::{Evaluation, Rule, RuleConfig, RuleInput};
+use crate::decision::Finding;
+use crate::facts::{Commit, Facts, Identity};
+use crate::policy::{DiagnosticKind, PolicyDiagnostic};
+
+pub const EXAMPLE: &str = r#"[[rule]]
+id = "dco"
+kind = "dco"
+description = "Every commit certifies the Developer Certificate of Origin"
+when = { events = ["pull_request", "push"] }
+mode = "dco"
+allow_remediation_commits = { individual = true, third_party = true }
+"#;
+
+/// Every commit carries a `Signed-off-by:` line for its author (the Developer
+/// Certificate of Origin).
+///
+/// What it does, with `mode = "dco"` (the default): behaves like the DCO
+/// GitHub App. Each covered commit needs a line `Signed-off-by: Name <email>`
+/// anywhere in its message whose name and email (compared case-insensitively)
+/// are the author's or the committer's. Merge commits are skipped unless
+/// `check_merges = true`; commits by bot accounts are skipped unless
+/// `skip_bots = false`. With `allow_remediation_commits = { individual = true
+/// }` a later commit in the range may sign off an earlier one of the same
+/// author with the line `I, Name <email>, hereby add my Signed-off-by to this
+/// commit: <full sha>`; with `third_party = true` too, someone else may with
+/// `On behalf of Name <email>, I, Other <other@email>, hereby add my
+/// Signed-off-by to this commit: <full sha>`. The remediation commit must be
+/// signed off itself.
+///
+/// With `mode = "strict"`: only a `Signed-off-by` trailer in git's trailer
+/// block (the last paragraph, as `git interpret-trailers` reads it) whose value
+/// is exactly the author's `Name <email>` counts; remediation commits do not.
+///
+/// Why: projects that take contributions under the DCO need each author's own
+/// certification, recorded in the history itself.
+///
+/// The finding lists each offending commit and the command that fixes it
+/// (`git commit --amend --signoff` for the last commit, `git rebase --signoff
+/// <base>` for several).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DcoConfig {
+    /// `dco` (the DCO App's rules, default) or `strict` (an exact trailer).
+    #[serde(default)]
+    mode: DcoMode,
+    /// Check merge commits too. Default false, as the DCO App.
+    #[serde(default)]
+    check_merges: bool,
+    /// Skip commits whose author is a bot account. Default true, as the DCO App.
+    #[serde(default = "yes")]
+    skip_bots: bool,
+    /// Remediation commits honoured in `dco` mode (both off by default).
+    #[serde(default)]
+    allow_remediation_commits: Remediation,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DcoMode {
+    #[default]
+    Dco,
+    Strict,
+}
+
+/// Which DCO remediation commits count (the DCO App's `allowRemediationCommits`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    /// The author signs off their own earlier commit in a later one.
+    #[serde(default)]
+    individual: bool,
+    /// Someone signs off on behalf of the author (needs `individual = true` too).
+    #[serde(default)]
+    third_party: bool,
+}
+
+#[derive(Debug)]
+struct DcoRule {
+    mode: DcoMode,
+    check_merges: bool,
+    skip_bots: bool,
+    remediation: Remediation,
+}
+
+impl RuleConfig for DcoConfig {
+    fn validate(self) -> Result<Box<dyn Rule>, Vec<PolicyDiagnostic>> {
+        let r = self.allow_remediation_commits;
+        if self.mode == DcoMode::Strict && (r.individual || r.third_party) {
+            return Err(vec![
+                PolicyDiagnostic::new(
+                    DiagnosticKind::BadValue,
+                    "remediation commits are not honoured in `mode = \"strict\"`",
+                )
+                .help("use `mode = \"dco\"` to allow remediation commits, or remove `allow_remediation_commits`"),
+            ]);
+        }
+        if r.third_party && !r.individual {
+            return Err(vec![
+                PolicyDiagnostic::new(
+                    DiagnosticKind::BadValue,
+                    "third-party remediation needs individual remediation enabled too",
+                )
+                .help("write `allow_remediation_commits = { individual = true, third_party = true }`, as the DCO App requires"),
+            ]);
+        }
+        Ok(Box::new(DcoRule {
+            mode: self.mode,
+            check_merges: self.check_merges,
+            skip_bots: self.skip_bots,
+            remediation: r,
+        }))
+    }
+}
+
+static SIGNOFF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^Signed-off-by: (.*) <(.*)>\s*$").expect("valid regex"));
+static INDIVIDUAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^I, (.*) <(.*)>, hereby add my Signed-off-by to this commit: (.*)\s*$")
+        .expect("valid regex")
+});
+static THIRD_PARTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^On behalf of (.*) <(.*)>, I, (.*) <(.*)>, hereby add my Signed-off-by to this commit: (.*)\s*$",
+    )
+    .expect("valid regex")
+});
+/// The address check of the `email-validator` package the DCO App uses.
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-!#$%&'*+/0-9=?A-Z^_a-z`{|}~](\.?[-!#$%&'*+/0-9=?A-Z^_a-z`{|}~])*@[a-zA-Z0-9](-*\.?[a-zA-Z0-9])*\.[a-zA-Z](-?[a-zA-Z0-9])+$")
+        .expect("valid regex")
+});
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && local.len() <= 64
+        && domain.split('.').all(|part| part.len() <= 63)
+        && EMAIL.is_match(email)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum SignoffKind {
+    Explicit,
+    Individual,
+    ThirdParty,
+}
+
+#[derive(Debug)]
+struct Signoff {
+    name: String,
+    email: String,
+    kind: SignoffKind,
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+fn same_person(id: &Identity, name: &str, email: &str) -> bool {
+    same(&id.name, name) && same(&id.email, email)
+}
+
+/// The sign-offs that apply to `commit`: its own lines, plus remediation
+/// lines anywhere in the range (as the DCO App's `getSignoffs`).
+fn signoffs(commit: &Commit, all: &[Commit], remediation: Remediation) -> Vec<Signoff> {
+    let mut found: Vec<Signoff> = SIGNOFF
+        .captures_iter(&commit.message)
+        .map(|c| Signoff {
+            name: c[1].to_string(),
+            email: c[2].to_string(),
+            kind: SignoffKind::Explicit,
+        })
+        .collect();
+    if !remediation.individual {
+        return found;
+    }
+    for other in all {
+        for c in INDIVIDUAL.captures_iter(&other.message) {
+            if c[3] == *commit.sha
+                && same_person(&commit.author, &other.author.name, &other.author.email)
+                && same_person(&commit.author, &c[1], &c[2])
+            {
+                found.push(Signoff {
+                    name: c[1].to_string(),
+                    email: c[2].to_string(),
+                    kind: SignoffKind::Individual,
+                });
+            }
+        }
+        if remediation.third_party {
+            for c in THIRD_PARTY.captures_iter(&other.message) {
+                if c[5] == *commit.sha
+                    && same_person(&commit.author, &c[1], &c[2])
+                    && (same_person(&other.author, &c[3], &c[4])
+                        || same_person(&other.committer, &c[3], &c[4]))
+                {
+                    found.push(Signoff {
+                        name: c[1].to_string(),
+                        email: c[2].to_string(),
+                        kind: SignoffKind::ThirdParty,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Why `commit` fails the DCO App's check, or `None` when it passes.
+fn dco_problem(commit: &Commit, all: &[Commit], remediation: Remediation) -> Option<String> {
+    let found = signoffs(commit, all, remediation);
+    if found.is_empty() {
+        return Some("the sign-off is missing".into());
+    }
+    let (author, committer) = (&commit.author, &commit.committer);
+    let email = if author.email.is_empty() {
+        &committer.email
+    } else {
+        &author.email
+    };
+    if !valid_email(email) {
+        return Some(format!("{email} is not a valid email address"));
+    }
+    let names = [author.name.to_lowercase(), committer.name.to_lowercase()];
+    let emails = [author.email.to_lowercase(), committer.email.to_lowercase()];
+    let matches = |s: &Signoff| {
+        names.contains(&s.name.to_lowercase()) && emails.contains(&s.email.to_lowercase())
+    };
+    let expected = format!("{} <{}>", author.name, author.email);
+    if let [only] = found.as_slice() {
+        if only.kind != SignoffKind::ThirdParty && !matches(only) {
+            return Some(format!(
+                "expected \"{expected}\", but got \"{} <{}>\"",
+                only.name, only.email
+            ));
+        }
+        return None;
+    }
+    let ok = found
+        .iter()
+        .any(|s| s.kind == SignoffKind::ThirdParty || matches(s));
+    if ok {
+        return None;
+    }
+    let got: Vec<String> = found
+        .iter()
+        .map(|s| format!("\"{} <{}>\"", s.name, s.email))
+        .collect();
+    Some(format!(
+        "cannot find \"{expected}\" in [{}]",
+        got.join(", ")
+    ))
+}
+
+/// Why `commit` has no exact author sign-off trailer, or `None` when it has one.
+fn strict_problem(commit: &Commit) -> Option<String> {
+    let expected = format!("{} <{}>", commit.author.name, commit.author.email);
+    let trailers: Vec<&str> = commit
+        .trailers
+        .iter()
+        .filter(|t| t.key.eq_ignore_ascii_case("Signed-off-by"))
+        .map(|t| t.value.trim())
+        .collect();
+    if trailers.contains(&expected.as_str()) {
+        return None;
+    }
+    if trailers.is_empty() {
+        if SIGNOFF.is_match(&commit.message) {
+            return Some(
+                "a Signed-off-by line is in the message but not in its trailer block (the last paragraph)".into(),
+            );
+        }
+        return Some("the sign-off is missing".into());
+    }
+    Some(format!(
+        "no Signed-off-by trailer is exactly \"{expected}\" (found: {})",
+        trailers
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// The command that adds the missing sign-offs.
+fn fix(facts: &Facts, failed: &[&Commit]) -> String {
+    let head = facts.commits.first();
+    if let ([only], Some(head)) = (failed, head)
+        && only.sha == head.sha
+    {
+        return "add your sign-off to the last commit with `git commit --amend --signoff --no-edit`, then push again (`git push --force-with-lease`)".into();
+    }
+    let base = match &facts.change {
+        Some(change) => Some(Some(change.base.sha.clone())),
+        None => facts
+            .commits
+            .last()
+            .map(|oldest| oldest.parents.first().cloned()),
+    };
+    let rebase = match base {
+        Some(Some(sha)) => format!("git rebase --signoff {sha}"),
+        // The oldest covered commit is a root commit.
+        Some(None) | None => "git rebase --signoff --root".to_string(),
+    };
+    format!(
+        "add sign-offs to every commit with `{rebase}`, then push again (`git push --force-with-lease`); use `git commit --signoff` (`-s`) from now on"
+    )
+}
+
+impl Rule for DcoRule {
+    fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation {
+        let facts = input.facts;
+        let mut needs = vec!["commits"];
+        if self.mode == DcoMode::Strict {
+            needs.push("commits.trailers");
+        }
+        for path in needs {
+            if let Err(reason) = facts.require(path) {
+                return Evaluation::error(Finding::new(reason));
+            }
+        }
+        let mut checked = 0;
+        let mut failed: Vec<(&Commit, String)> = Vec::new();
+        for commit in &facts.commits {
+            if (commit.is_merge() && !self.check_merges) || (commit.author_is_bot && self.skip_bots)
+            {
+                continue;
+            }
+            checked += 1;
+            let problem = match self.mode {
+                DcoMode::Dco => dco_problem(commit, &facts.commits, self.remediation),
+                DcoMode::Strict => strict_problem(commit),
+            };
+            if let Some(problem) = problem {
+                failed.push((commit, problem));
+            }
+        }
+        let summary = format!(
+            "{checked} commit{} checked",
+            if checked == 1 { "" } else { "s" }
+        );
+        if failed.is_empty() {
+            return Evaluation::pass(summary);
+        }
+        let commits: Vec<&Commit> = failed.iter().map(|(c, _)| *c).collect();
+        let mut remediation = fix(facts, &commits);
+        if self.remediation.individual {
+            remediation.push_str(&format!(
+                "; or push a remediation commit, signed off, whose message has one line per commit: `I, {} <{}>, hereby add my Signed-off-by to this commit: {}`",
+                commits[0].author.name, commits[0].author.email, commits[0].sha
+            ));
+        }
+        let n = failed.len();
+        let finding = Finding {
+            message: format!(
+                "{n} commit{} {} no DCO sign-off by {}",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "has" } else { "have" },
+                if n == 1 {
+                    "its author"
+                } else {
+                    "their authors"
+                },
+            ),
+            evidence: failed
+                .iter()
+                .map(|(c, why)| {
+                    format!(
+                        "{} {} (author {} <{}>): {why}",
+                        c.short_sha(),
+                        c.subject(),
+                        c.author.name,
+                        c.author.email
+                    )
+                })
+                .collect(),
+            remediation: Some(remediation),
+        };
+        Evaluation::fail(summary, vec![finding])
+    }
+}

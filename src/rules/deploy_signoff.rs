@@ -1,0 +1,307 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::principals::Principals;
+use super::signed_commits::no_keys_diagnostic;
+use super::{Evaluation, Rule, RuleConfig, RuleInput};
+use crate::decision::Finding;
+use crate::facts::{ApprovalState, DeploymentApproval, Facts, short_sha};
+use crate::policy::{DiagnosticKind, PolicyDiagnostic};
+use crate::signing::TrustedKeys;
+
+pub const EXAMPLE: &str = r#"[[rule]]
+id = "production-signoff"
+kind = "deploy-signoff"
+description = "Production deploys need an SRE's explicit sign-off"
+when = { environments = ["production"] }
+approvals = 1
+from = ["@acme/sre", "eve"]
+"#;
+
+/// A deployment needs explicit sign-off by named people before it runs.
+///
+/// What it does: counts the approvals recorded for the deployment
+/// (`facts.deployment.approvals`: GitHub environment reviews, GitLab
+/// deployment approvals) by the users and teams in `from`, taking each
+/// person's latest decision. It passes with at least `approvals` of them
+/// (default 1), none by the person who requested the deployment (unless
+/// `allow_requester = true`). A rejection by anyone in `from` fails the rule,
+/// whatever else was approved. A run without a deployment fails, so limit the
+/// rule with `when = { environments = [...] }`; when the source cannot see
+/// approvals the rule reports an error.
+///
+/// With `signed_tags = true`, an annotated tag on the deployed commit
+/// (`facts.tags`), signed by a key in `allowed_signers` (SSH) or `keyring`
+/// (OpenPGP), is a sign-off too: an offline, CI-independent sign-off any
+/// pipeline can check (`git tag -s v1.4.0` by a release manager). The keys are
+/// written into the policy as for `signed-commits`. A valid signed tag passes
+/// the rule on its own, even where the source cannot see approvals; a visible
+/// rejection by someone in `from` still fails it.
+///
+/// Why: a production change should have a named person who said "yes" to it,
+/// and that person should not be the one who asked.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySignoffConfig {
+    /// How many distinct qualifying approvals are needed. Default 1.
+    #[serde(default = "one")]
+    #[schemars(with = "u32")]
+    approvals: Spanned<u32>,
+    /// Who may sign off: logins (`eve`) and teams (`@acme/sre`). Nobody
+    /// qualifies when empty, so it is required unless `signed_tags = true`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    from: Vec<Spanned<String>>,
+    /// Let the person who requested the deployment approve it. Default false.
+    #[serde(default)]
+    allow_requester: bool,
+    /// Accept a signed annotated tag on the deployed commit as a sign-off.
+    #[serde(default)]
+    signed_tags: bool,
+    /// Trusted SSH tag signers (git's allowed_signers format), for `signed_tags`.
+    #[schemars(with = "Option<String>")]
+    allowed_signers: Option<Spanned<String>>,
+    /// Trusted OpenPGP public keys (armored), for `signed_tags`.
+    #[schemars(with = "Option<String>")]
+    keyring: Option<Spanned<String>>,
+}
+
+fn one() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+#[derive(Debug)]
+struct DeploySignoffRule {
+    approvals: usize,
+    from: Principals,
+    allow_requester: bool,
+    tag_keys: Option<TrustedKeys>,
+}
+
+impl RuleConfig for DeploySignoffConfig {
+    fn validate(self) -> Result<Box<dyn Rule>, Vec<PolicyDiagnostic>> {
+        let mut errors = Vec::new();
+        if *self.approvals.get_ref() == 0 {
+            errors.push(
+                PolicyDiagnostic::new(DiagnosticKind::BadValue, "`approvals` must be at least 1")
+                    .at(
+                        Some(self.approvals.span()),
+                        "zero approvals would let anything through",
+                    )
+                    .help("remove the rule if no sign-off is needed"),
+            );
+        }
+        if self.from.is_empty() && !self.signed_tags {
+            errors.push(
+                PolicyDiagnostic::new(
+                    DiagnosticKind::MissingKey,
+                    "a `deploy-signoff` rule needs `from` (who may sign off) or `signed_tags = true`",
+                )
+                .help(r#"for example `from = ["@acme/sre"]`"#),
+            );
+        }
+        let from = Principals::parse(&self.from)
+            .map_err(|e| errors.extend(e))
+            .ok();
+        let tag_keys = if self.signed_tags {
+            if self.allowed_signers.is_none() && self.keyring.is_none() {
+                errors.push(no_keys_diagnostic("deploy-signoff` rule with `signed_tags"));
+                None
+            } else {
+                TrustedKeys::from_config(self.allowed_signers.as_ref(), self.keyring.as_ref())
+                    .map_err(|e| errors.extend(e))
+                    .ok()
+            }
+        } else {
+            for key in [&self.allowed_signers, &self.keyring].into_iter().flatten() {
+                errors.push(
+                    PolicyDiagnostic::new(
+                        DiagnosticKind::BadValue,
+                        "keys are only used with `signed_tags = true`",
+                    )
+                    .at(Some(key.span()), "unused keys")
+                    .help("add `signed_tags = true`, or remove the keys"),
+                );
+            }
+            None
+        };
+        match from {
+            Some(from) if errors.is_empty() => Ok(Box::new(DeploySignoffRule {
+                approvals: *self.approvals.get_ref() as usize,
+                from,
+                allow_requester: self.allow_requester,
+                tag_keys,
+            })),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Each approver's latest decision, by lowercased login.
+fn latest(approvals: &[DeploymentApproval]) -> BTreeMap<String, &DeploymentApproval> {
+    let mut by: BTreeMap<String, &DeploymentApproval> = BTreeMap::new();
+    for a in approvals {
+        let login = a.by.to_lowercase();
+        match by.get(&login) {
+            Some(prev) if prev.at > a.at => {}
+            _ => {
+                by.insert(login, a);
+            }
+        }
+    }
+    by
+}
+
+impl DeploySignoffRule {
+    /// A valid signed tag on the deployed commit, or the reasons none counts.
+    fn tag_signoff(&self, input: &RuleInput<'_>) -> Result<String, Vec<String>> {
+        let Some(keys) = &self.tag_keys else {
+            return Err(Vec::new());
+        };
+        let facts = input.facts;
+        let sha = &facts.git_ref.sha;
+        let mut problems = Vec::new();
+        for tag in facts.tags.iter().filter(|t| &t.target == sha) {
+            let Some(signature) = &tag.signature else {
+                problems.push(format!("tag {} is not signed", tag.name));
+                continue;
+            };
+            let signed_at = tag
+                .tagger
+                .as_ref()
+                .map_or(input.now.fixed_offset(), |t| t.time);
+            match keys.verify(signature, signed_at, input.now) {
+                Ok(v) => return Ok(format!("tag {} signed by {}", tag.name, v.describe())),
+                Err(why) => problems.push(format!("tag {}: {why}", tag.name)),
+            }
+        }
+        if problems.is_empty() {
+            problems.push(format!("no annotated tag points at {}", short_sha(sha)));
+        }
+        Err(problems)
+    }
+}
+
+impl Rule for DeploySignoffRule {
+    fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation {
+        let facts: &Facts = input.facts;
+        let tag = self.tag_signoff(input);
+        let approvals_visible = facts.require("deployment.approvals");
+
+        let Some(deployment) = &facts.deployment else {
+            if let Ok(tag) = tag {
+                return Evaluation::pass("signed off by a signed tag").with_evidence([tag]);
+            }
+            let mut finding = Finding::new(
+                "this run has no deployment, so nobody has signed it off",
+            )
+            .evidence(format!("event: {}", facts.event.kind.as_str()))
+            .remediation(
+                r#"limit the rule to deployments with `when = { environments = ["production"] }`"#,
+            );
+            if let Err(problems) = &tag {
+                finding.evidence.extend(problems.iter().cloned());
+            }
+            return Evaluation::fail("no deployment", vec![finding]);
+        };
+        if let Err(reason) = approvals_visible {
+            if let Ok(tag) = tag {
+                return Evaluation::pass("signed off by a signed tag").with_evidence([tag]);
+            }
+            return Evaluation::error(Finding::new(reason).remediation(
+                "gather facts with a source that reads deployment approvals (GitHub environments, GitLab deployment approvals)",
+            ));
+        }
+        let qualifying = match self.from.resolve(facts) {
+            Ok(q) => q,
+            Err(finding) => return Evaluation::error(finding),
+        };
+        let requester = deployment.requested_by.as_ref().map(|r| r.to_lowercase());
+        if requester.is_none() && !self.allow_requester && tag.is_err() {
+            return Evaluation::error(
+                Finding::new("the deployment's requester is unknown, so a self-approval cannot be ruled out")
+                    .remediation("gather facts with a source that reports who requested the deployment, or set `allow_requester = true`"),
+            );
+        }
+
+        let mut approved = Vec::new();
+        let mut findings = Vec::new();
+        let mut notes = Vec::new();
+        for (login, a) in latest(&deployment.approvals) {
+            let qualifies = qualifying.contains(&login);
+            match (a.state, qualifies) {
+                (ApprovalState::Rejected, true) => findings.push(
+                    Finding::new(format!("{} rejected the deployment to {}", a.by, deployment.environment))
+                        .evidence(format!("rejected at {}", a.at.format("%Y-%m-%dT%H:%M:%SZ")))
+                        .evidence(a.comment.as_ref().map_or("no comment".to_string(), |c| format!("comment: {c}")))
+                        .remediation(format!("resolve {}'s objection; they must approve before this deployment can proceed", a.by)),
+                ),
+                (ApprovalState::Rejected, false) => {
+                    notes.push(format!("{} rejected, but is not among {}", a.by, self.from.describe()))
+                }
+                (ApprovalState::Approved, false) => {
+                    notes.push(format!("{} approved, but is not among {}", a.by, self.from.describe()))
+                }
+                (ApprovalState::Approved, true)
+                    if !self.allow_requester && requester.as_deref() == Some(login.as_str()) =>
+                {
+                    notes.push(format!("{} requested this deployment and cannot approve it", a.by))
+                }
+                (ApprovalState::Approved, true) => approved.push(a.by.clone()),
+            }
+        }
+        if !findings.is_empty() {
+            return Evaluation::fail("rejected", findings);
+        }
+        if approved.len() >= self.approvals {
+            return Evaluation::pass(format!(
+                "{} of {} sign-off{} for {}",
+                approved.len(),
+                self.approvals,
+                if self.approvals == 1 { "" } else { "s" },
+                deployment.environment
+            ))
+            .with_evidence(approved.iter().map(|a| format!("approved by {a}")));
+        }
+        if let Ok(tag) = tag {
+            return Evaluation::pass("signed off by a signed tag").with_evidence([tag]);
+        }
+        let mut finding = Finding::new(format!(
+            "{} of {} required sign-off{} for {} from {}",
+            approved.len(),
+            self.approvals,
+            if self.approvals == 1 { "" } else { "s" },
+            deployment.environment,
+            if self.from.is_empty() {
+                "anyone (no `from` given)".to_string()
+            } else {
+                self.from.describe()
+            }
+        ));
+        finding
+            .evidence
+            .extend(approved.iter().map(|a| format!("approved by {a}")));
+        finding.evidence.extend(notes);
+        if let Some(r) = &deployment.requested_by {
+            finding.evidence.push(format!("requested by {r}"));
+        }
+        if let Err(problems) = tag {
+            finding.evidence.extend(problems);
+        }
+        let hint = if self.tag_keys.is_some() {
+            format!(
+                "ask someone in {} to approve the deployment, or have a trusted signer push a signed tag (`git tag -s`) on the deployed commit",
+                self.from.describe()
+            )
+        } else {
+            format!(
+                "ask someone in {} (not the requester) to approve the deployment",
+                self.from.describe()
+            )
+        };
+        Evaluation::fail("not signed off", vec![finding.remediation(hint)])
+    }
+}

@@ -1,0 +1,227 @@
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Evaluation, Rule, RuleConfig, RuleInput};
+use crate::decision::{Finding, Outcome};
+use crate::facts::Commit;
+use crate::policy::{DiagnosticKind, PolicyDiagnostic};
+use crate::signing::{Rejection, TrustedKeys};
+
+pub const EXAMPLE: &str = r#"[[rule]]
+id = "signed-commits"
+kind = "signed-commits"
+description = "Every commit on main is signed by a known key"
+when = { branches = ["main"] }
+require_committer_match = true
+allowed_signers = """
+alice@acme.dev ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILaDM5eOQc0d/oHqvWkJAAqdGOE24NZRzw3dJrcOtBwz alice
+*@acme.dev valid-before="20271231Z" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN5CVAUyP+aoM8w8RpYTZdMaz5rNC1qLhOI484Kzk1nF team
+"""
+"#;
+
+/// Every covered commit carries a valid cryptographic signature by a trusted key.
+///
+/// What it does: verifies each commit's signature natively (no `gpg` or
+/// `ssh-keygen` needed on the runner) and fails for every commit that is
+/// unsigned, whose signature does not match its content, or that was signed by
+/// a key not in the policy. SSH signatures are checked against
+/// `allowed_signers` (git's `gpg.ssh.allowedSignersFile` format: principals
+/// with wildcards, `namespaces=`, `valid-after=`/`valid-before=` checked
+/// against the commit time, namespace `git`); OpenPGP signatures against
+/// `keyring` (armored public keys, as `gpg --armor --export` prints them; an
+/// expired or revoked key is rejected, as gpg does). The verdict is the one
+/// `git verify-commit` reaches with the same keys. X.509 (gpgsm, gitsign)
+/// signatures cannot be verified and make the rule report an error, so the
+/// gate blocks: they never count as valid.
+///
+/// Why: anyone can write any name into a commit's author line. A signature by
+/// a key the project trusts is the only evidence of who made the commit.
+///
+/// The keys are written into the policy itself (TOML multi-line strings),
+/// not referenced by path: the policy is read from the base of a change, so
+/// the change under review cannot add its own key. With
+/// `require_committer_match = true` the signer must also be the committer: an
+/// allowed-signers principal matching the committer's email, or an OpenPGP
+/// user id with that address.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedCommitsConfig {
+    /// Trusted SSH signers, in git's allowed_signers format, one per line.
+    #[schemars(with = "Option<String>")]
+    allowed_signers: Option<Spanned<String>>,
+    /// Trusted OpenPGP public keys, ASCII-armored.
+    #[schemars(with = "Option<String>")]
+    keyring: Option<Spanned<String>>,
+    /// Which commits must be signed: `all` covered commits (default) or only
+    /// the `head` commit.
+    #[serde(default)]
+    commits: WhichCommits,
+    /// Do not check merge commits. Default false.
+    #[serde(default)]
+    skip_merges: bool,
+    /// The signer's identity must match the committer's email. Default false.
+    #[serde(default)]
+    require_committer_match: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WhichCommits {
+    #[default]
+    All,
+    Head,
+}
+
+#[derive(Debug)]
+struct SignedCommitsRule {
+    keys: TrustedKeys,
+    commits: WhichCommits,
+    skip_merges: bool,
+    require_committer_match: bool,
+}
+
+/// The diagnostic for a signature rule without any key.
+pub(crate) fn no_keys_diagnostic(kind: &str) -> PolicyDiagnostic {
+    PolicyDiagnostic::new(
+        DiagnosticKind::MissingKey,
+        format!("a `{kind}` rule needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"),
+    )
+    .help("paste the keys into the policy, for example `allowed_signers = \"\"\"alice@acme.dev ssh-ed25519 AAAA…\"\"\"`")
+}
+
+impl RuleConfig for SignedCommitsConfig {
+    fn validate(self) -> Result<Box<dyn Rule>, Vec<PolicyDiagnostic>> {
+        if self.allowed_signers.is_none() && self.keyring.is_none() {
+            return Err(vec![no_keys_diagnostic("signed-commits")]);
+        }
+        let keys = TrustedKeys::from_config(self.allowed_signers.as_ref(), self.keyring.as_ref())?;
+        Ok(Box::new(SignedCommitsRule {
+            keys,
+            commits: self.commits,
+            skip_merges: self.skip_merges,
+            require_committer_match: self.require_committer_match,
+        }))
+    }
+}
+
+const SIGN_HINT: &str = "sign the commits with a trusted key and push again: `git rebase --exec 'git commit --amend --no-edit -S' <base>` (set `user.signingkey`; for SSH keys also `gpg.format=ssh`)";
+
+impl Rule for SignedCommitsRule {
+    fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation {
+        let facts = input.facts;
+        for path in ["commits", "commits.signature"] {
+            if let Err(reason) = facts.require(path) {
+                return Evaluation::error(Finding::new(reason).remediation(
+                    "gather facts with a source that reads commit signatures (git, GitHub or GitLab)",
+                ));
+            }
+        }
+        let covered: Vec<&Commit> = match self.commits {
+            WhichCommits::All => facts
+                .commits
+                .iter()
+                .filter(|c| !(self.skip_merges && c.is_merge()))
+                .collect(),
+            WhichCommits::Head => {
+                let head = facts
+                    .change
+                    .as_ref()
+                    .map_or(facts.git_ref.sha.as_str(), |c| c.head.sha.as_str());
+                match facts.commits.iter().find(|c| c.sha == head) {
+                    Some(c) if self.skip_merges && c.is_merge() => Vec::new(),
+                    Some(c) => vec![c],
+                    None => {
+                        return Evaluation::error(
+                            Finding::new(format!(
+                                "the head commit {} is not among the gathered commits, so its signature cannot be checked",
+                                crate::facts::short_sha(head)
+                            ))
+                            .remediation("gather facts that include the head commit"),
+                        );
+                    }
+                }
+            }
+        };
+
+        let mut findings = Vec::new();
+        let mut unsupported = Vec::new();
+        let mut evidence = Vec::new();
+        for commit in &covered {
+            let line = format!("{} {}", commit.short_sha(), commit.subject());
+            let Some(signature) = &commit.signature else {
+                findings.push(
+                    Finding::new(format!("{line}: unsigned"))
+                        .evidence(format!(
+                            "committer: {} <{}>",
+                            commit.committer.name, commit.committer.email
+                        ))
+                        .remediation(SIGN_HINT),
+                );
+                continue;
+            };
+            match self
+                .keys
+                .verify(signature, commit.committer.time, input.now)
+            {
+                Ok(verified) => {
+                    if self.require_committer_match
+                        && !verified.vouches_for(&commit.committer.email)
+                    {
+                        findings.push(
+                            Finding::new(format!(
+                                "{line}: signed by {}, which is not the committer <{}>",
+                                verified.describe(),
+                                commit.committer.email
+                            ))
+                            .remediation("the committer must sign with their own key, listed for their email"),
+                        );
+                    } else {
+                        evidence.push(format!("{line}: good signature by {}", verified.describe()));
+                    }
+                }
+                Err(rejection @ Rejection::Unsupported { .. }) => {
+                    unsupported.push(Finding::new(format!("{line}: {rejection}")).remediation(
+                        "sign commits with an SSH or OpenPGP key listed in the policy",
+                    ))
+                }
+                Err(rejection) => findings.push(
+                    Finding::new(format!("{line}: {rejection}")).remediation(remedy(&rejection)),
+                ),
+            }
+        }
+        let summary = format!(
+            "{} commit{} checked",
+            covered.len(),
+            if covered.len() == 1 { "" } else { "s" }
+        );
+        if !unsupported.is_empty() {
+            unsupported.extend(findings);
+            return Evaluation {
+                outcome: Outcome::Error,
+                summary: Some(summary),
+                findings: unsupported,
+                evidence: Vec::new(),
+            };
+        }
+        Evaluation::from_findings(summary, findings).with_evidence(evidence)
+    }
+}
+
+fn remedy(rejection: &Rejection) -> &'static str {
+    match rejection {
+        Rejection::UnknownKey { .. } => {
+            "sign with a key listed in the policy, or add the key to `allowed_signers`/`keyring` in the base branch's policy"
+        }
+        Rejection::Expired { .. } | Rejection::NotYetValid { .. } | Rejection::Revoked { .. } => {
+            "re-sign the commits with a currently valid key"
+        }
+        Rejection::WrongNamespace { .. } => {
+            "sign with git (`git commit -S`), which signs in the `git` namespace, with a key allowed for it"
+        }
+        Rejection::NoKeys { .. } => {
+            "sign with a key type the policy lists keys for, or add keys of this type to the policy"
+        }
+        Rejection::Bad { .. } | Rejection::Unsupported { .. } => SIGN_HINT,
+    }
+}
