@@ -216,7 +216,7 @@ fn remedy(rejection: &Rejection) -> &'static str {
         Rejection::Expired { .. } | Rejection::NotYetValid { .. } | Rejection::Revoked { .. } => {
             "re-sign the commits with a currently valid key"
         }
-        Rejection::WrongNamespace { .. } => {
+        Rejection::WrongNamespace { .. } | Rejection::NotAllowedForGit { .. } => {
             "sign with git (`git commit -S`), which signs in the `git` namespace, with a key allowed for it"
         }
         Rejection::NoKeys { .. } => {

@@ -102,11 +102,15 @@ pub enum Rejection {
     Revoked {
         key: String,
     },
-    /// An SSH signature for another purpose than git, or a key not allowed
-    /// for the `git` namespace.
+    /// An SSH signature made for another purpose than git.
     WrongNamespace {
         key: String,
         namespace: String,
+    },
+    /// An allowed-signers key restricted to other namespaces than `git`.
+    NotAllowedForGit {
+        key: String,
+        namespaces: String,
     },
     /// The signature format cannot be verified by gatehouse (X.509/gitsign,
     /// security-key SSH signatures, …): never treated as valid.
@@ -141,9 +145,12 @@ impl fmt::Display for Rejection {
                 from.format("%Y-%m-%dT%H:%M:%SZ")
             ),
             Rejection::Revoked { key } => write!(f, "key {key} is revoked"),
-            Rejection::WrongNamespace { key, namespace } => write!(
+            Rejection::WrongNamespace { key, namespace } => {
+                write!(f, "key {key} signed for namespace `{namespace}`, not `git`")
+            }
+            Rejection::NotAllowedForGit { key, namespaces } => write!(
                 f,
-                "key {key} signed for namespace `{namespace}`, which is not allowed for git"
+                "key {key} is only allowed for namespaces `{namespaces}`, not `git`"
             ),
             Rejection::Unsupported { reason } => write!(f, "unsupported signature: {reason}"),
             Rejection::NoKeys { format } => {

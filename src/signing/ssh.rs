@@ -49,9 +49,10 @@ pub fn verify(
     }
     signing_key
         .verify(GIT_NAMESPACE, payload, &sig)
-        .map_err(|e| Rejection::Bad {
+        // The library's error text adds nothing a person can act on.
+        .map_err(|_| Rejection::Bad {
             key: Some(key.clone()),
-            reason: format!("the signature does not match the signed content ({e})"),
+            reason: "the signature does not match the signed content".into(),
         })?;
 
     // A key may be listed on several lines; each line's restrictions apply to
@@ -78,10 +79,12 @@ pub fn verify(
         .map(|e| e.principals.clone())
         .collect();
     if admitted.is_empty() {
-        return Err(Rejection::WrongNamespace {
-            key,
-            namespace: GIT_NAMESPACE.to_string(),
-        });
+        let namespaces = in_window
+            .iter()
+            .filter_map(|e| e.namespaces.clone())
+            .collect::<Vec<_>>()
+            .join(",");
+        return Err(Rejection::NotAllowedForGit { key, namespaces });
     }
     Ok(Verified {
         key,
