@@ -392,3 +392,451 @@ impl Rule for DcoRule {
         Evaluation::fail(summary, vec![finding])
     }
 }
+
+/// The DCO App's own test cases (dcoapp/app, test/dco.test.js), re-expressed:
+/// each case keeps the app's name, messages, identities and expected verdict.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Outcome;
+    use crate::rules::testing::{commit, facts, rule};
+
+    const SHA_A: &str = "18aebfa67dde85da0f5099ad70ef647685a05205";
+    const SHA_B: &str = "d5f3e2be498459554b6465224b7b6f7c0682295e";
+
+    fn who(name: &str, email: &str) -> Identity {
+        Identity {
+            name: name.into(),
+            email: email.into(),
+            login: None,
+            time: crate::rules::testing::instant().fixed_offset(),
+        }
+    }
+
+    /// A commit with the app's fixture shape: message, author, committer.
+    fn c(sha: &str, message: &str, author: (&str, &str), committer: (&str, &str)) -> Commit {
+        let mut c = commit(0, message);
+        c.sha = sha.into();
+        c.author = who(author.0, author.1);
+        c.committer = who(committer.0, committer.1);
+        c
+    }
+
+    const BEX_WARNER: (&str, &str) = ("Bex Warner", "bexmwarner@gmail.com");
+    const KEEPERS: (&str, &str) = ("Brandon Keepers", "bkeepers@github.com");
+    const HIIMBEX: (&str, &str) = ("hiimbex", "hiimbex@disney.com");
+
+    /// Returns the outcome and the per-commit problems (the finding's evidence).
+    fn run(keys: &str, commits: Vec<Commit>) -> (Outcome, Vec<String>) {
+        let mut f = facts();
+        f.commits = commits;
+        let e = rule("dco", keys).evaluate(&RuleInput {
+            facts: &f,
+            now: f.gathered_at,
+            environment: None,
+        });
+        let evidence = e
+            .findings
+            .first()
+            .map(|f| f.evidence.clone())
+            .unwrap_or_default();
+        (e.outcome, evidence)
+    }
+
+    fn passes(keys: &str, commits: Vec<Commit>) {
+        let (outcome, evidence) = run(keys, commits);
+        assert_eq!(outcome, Outcome::Pass, "{evidence:?}");
+    }
+
+    fn fails_with(keys: &str, commits: Vec<Commit>, problem: &str) {
+        let (outcome, evidence) = run(keys, commits);
+        assert_eq!(outcome, Outcome::Fail);
+        assert!(
+            evidence.iter().any(|e| e.ends_with(problem)),
+            "expected `{problem}` in {evidence:?}"
+        );
+    }
+
+    /// The app's tests run with remediation off and again with it on; the
+    /// explicit sign-off verdicts must be the same both ways.
+    const CONFIGS: [&str; 2] = [
+        "",
+        "allow_remediation_commits = { individual = true, third_party = true }",
+    ];
+
+    #[test]
+    fn single_commit_success_patterns() {
+        let cases = [
+            (
+                "Hello world\n\nSigned-off-by: Brandon Keepers <bkeepers@github.com>",
+                KEEPERS,
+            ),
+            (
+                "Hello world\n\nSigned-off-by: Brandon Keepers <bkeepers@github.com>\nSigned-off-by: Unknown <tester@github.com>",
+                KEEPERS,
+            ),
+            (
+                "Hello world\n\nSigned-off-by: Unknown <tester@github.com>\nSigned-off-by: Brandon Keepers <bkeepers@github.com>",
+                KEEPERS,
+            ),
+            (
+                "signed off correctly\n\nsigned-off-by: hiimbex <hiimbex@disney.com>",
+                HIIMBEX,
+            ),
+            (
+                "cAsInG iS fUn\n\nsigned-off-by: HiImBeXo <HiImBeX@bExO.cOm>",
+                ("hiimbexo", "hiimbex@bexo.com"),
+            ),
+            (
+                "signed off correctly\n\nSigned-off-by: hiimbex <hiimbex@disney.com>\n\n",
+                HIIMBEX,
+            ),
+            (
+                "signed off correctly\n\nSigned-off-by: hiimbex <hiimbex@disney.com>  ",
+                HIIMBEX,
+            ),
+            (
+                "signed off correctly\n\nsigned-off-by: hiimbex <hiimbex@sub.disney.com>\n\n",
+                ("hiimbex", "hiimbex@sub.disney.com"),
+            ),
+            (
+                "signed off correctly\n\nsigned-off-by: hiimbex <hiimbex+alias@disney.com>\n\n",
+                ("hiimbex", "hiimbex+alias@disney.com"),
+            ),
+            // Valid sign-off from the committer, not the author.
+            (
+                "What a nice day!\n\nSigned-off-by: Bex Warner <bexmwarner@gmail.com>",
+                ("Bexo", "bexo@gmail.com"),
+            ),
+            // ... and the author has no email.
+            (
+                "What a nice day!\n\nSigned-off-by: Bex Warner <bexmwarner@gmail.com>",
+                ("Bexo", ""),
+            ),
+            (
+                "What a nice day!\n\nSigned-off-by: Bexo <bexo@gmail.com>",
+                ("Bexo", "bexo@gmail.com"),
+            ),
+        ];
+        for config in CONFIGS {
+            for (message, author) in cases {
+                passes(config, vec![c(SHA_A, message, author, BEX_WARNER)]);
+            }
+        }
+    }
+
+    #[test]
+    fn merge_commits_and_bots_are_skipped() {
+        for config in CONFIGS {
+            let mut merge = c(SHA_A, "mergin stuff", KEEPERS, BEX_WARNER);
+            merge.parents = vec![SHA_B.into(), "1".repeat(40)];
+            passes(config, vec![merge.clone()]);
+            fails_with(
+                &format!("{config}\ncheck_merges = true"),
+                vec![merge],
+                "the sign-off is missing",
+            );
+            let mut bot = c(
+                SHA_A,
+                "I aM rObOt I dO wHaT i PlEaSe.",
+                ("bexobot [bot]", "wut"),
+                BEX_WARNER,
+            );
+            bot.author_is_bot = true;
+            passes(config, vec![bot.clone()]);
+            fails_with(
+                &format!("{config}\nskip_bots = false"),
+                vec![bot],
+                "the sign-off is missing",
+            );
+        }
+    }
+
+    #[test]
+    fn single_commit_failure_patterns() {
+        let cases: [(&str, (&str, &str), &str); 14] = [
+            ("yolo", KEEPERS, "the sign-off is missing"),
+            (
+                "What a nice day!",
+                ("Bexo", "bexo@gmail.com"),
+                "the sign-off is missing",
+            ),
+            (
+                "signed off by wrong author\n\nSigned-off-by: bex <bex@disney.com>",
+                ("hiimbex", "bex@disney.com"),
+                "expected \"hiimbex <bex@disney.com>\", but got \"bex <bex@disney.com>\"",
+            ),
+            (
+                "signed off by wrong author\n\nSigned-off-by: bex <bex@disney.com>",
+                ("bex", "hiimbex@disney.com"),
+                "expected \"bex <hiimbex@disney.com>\", but got \"bex <bex@disney.com>\"",
+            ),
+            (
+                "signed off by wrong author\n\nSigned-off-by: hiimbex <hiimbex@disney.com>",
+                ("bex", "bex@disney.com"),
+                "expected \"bex <bex@disney.com>\", but got \"hiimbex <hiimbex@disney.com>\"",
+            ),
+            (
+                "Hello world\n\nSigned-off-by:   Brandon Keepers  <bkeepers@github.com>",
+                KEEPERS,
+                "expected \"Brandon Keepers <bkeepers@github.com>\", but got \"  Brandon Keepers  <bkeepers@github.com>\"",
+            ),
+            (
+                "Hello world\n\nSigned-off-by: Brandon Keepers < bkeepers@github.com >",
+                KEEPERS,
+                "expected \"Brandon Keepers <bkeepers@github.com>\", but got \"Brandon Keepers < bkeepers@github.com >\"",
+            ),
+            (
+                "bad signoff\n\nsigned-off-by: <hiimbex@disney.com>",
+                HIIMBEX,
+                "the sign-off is missing",
+            ),
+            (
+                "bad signoff\n\nsigned-off-by: hiimbex",
+                HIIMBEX,
+                "the sign-off is missing",
+            ),
+            (
+                "bad signoff\n\nsigned-off-by: hiimbex hiimbex@disney.com",
+                HIIMBEX,
+                "the sign-off is missing",
+            ),
+            (
+                "bad signoff\n\nsigned-off-by: ",
+                HIIMBEX,
+                "the sign-off is missing",
+            ),
+            (
+                "bad signoff\n\nsigned-off-by: hiimbex@disney.com <hiimbex>",
+                HIIMBEX,
+                "expected \"hiimbex <hiimbex@disney.com>\", but got \"hiimbex@disney.com <hiimbex>\"",
+            ),
+            (
+                "bad email\n\nsigned-off-by: hiimbex <hiimbex(at)disney.com>",
+                HIIMBEX,
+                "expected \"hiimbex <hiimbex@disney.com>\", but got \"hiimbex <hiimbex(at)disney.com>\"",
+            ),
+            (
+                "bad email\n\nsigned-off-by: hiimbex <hiimbex@bexo>",
+                ("hiimbex", "hiimbex@bexo"),
+                "hiimbex@bexo is not a valid email address",
+            ),
+        ];
+        for config in CONFIGS {
+            for (message, author, problem) in cases {
+                fails_with(config, vec![c(SHA_A, message, author, BEX_WARNER)], problem);
+            }
+            fails_with(
+                config,
+                vec![c(
+                    SHA_A,
+                    "Hello world\n\nSigned-off-by: Tester1 <tester1@github.com>\nSigned-off-by: Tester2 <tester2@github.com>",
+                    ("Author Name", "author@email.com"),
+                    ("Committer Name", "committer@email.com"),
+                )],
+                "cannot find \"Author Name <author@email.com>\" in [\"Tester1 <tester1@github.com>\", \"Tester2 <tester2@github.com>\"]",
+            );
+            fails_with(
+                config,
+                vec![c(
+                    SHA_A,
+                    "signed off correctly\n\nsigned-off-by: hiimbex <hiimbex+alias@disney.com>\n\n",
+                    HIIMBEX,
+                    BEX_WARNER,
+                )],
+                "expected \"hiimbex <hiimbex@disney.com>\", but got \"hiimbex <hiimbex+alias@disney.com>\"",
+            );
+        }
+    }
+
+    #[test]
+    fn two_commits_are_each_checked() {
+        let bex = ("bex", "bex@disney.com");
+        let good = "signed off correctly\n\nSigned-off-by: bex <bex@disney.com>";
+        passes(
+            "",
+            vec![
+                c(SHA_B, good, bex, BEX_WARNER),
+                c(SHA_A, good, bex, BEX_WARNER),
+            ],
+        );
+        let (outcome, evidence) = run(
+            "",
+            vec![
+                c(SHA_B, "no sign-off", bex, BEX_WARNER),
+                c(SHA_A, "also none", bex, BEX_WARNER),
+            ],
+        );
+        assert_eq!(outcome, Outcome::Fail);
+        assert_eq!(evidence.len(), 2, "{evidence:?}");
+        assert!(evidence[0].starts_with("d5f3e2b no sign-off (author bex <bex@disney.com>)"));
+    }
+
+    fn remediation_for(sha: &str) -> String {
+        format!(
+            "DCO Remediation Commit for bex <bex@disney.com>\n\nI, bex <bex@disney.com>, hereby add my Signed-off-by to this commit: {sha}\n\nSigned-off-by: bex <bex@disney.com>"
+        )
+    }
+
+    #[test]
+    fn individual_remediation_signs_off_an_earlier_commit() {
+        let bex = ("bex", "bex@disney.com");
+        let commits = || {
+            vec![
+                c(SHA_B, &remediation_for(SHA_A), bex, BEX_WARNER),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ]
+        };
+        passes(
+            "allow_remediation_commits = { individual = true }",
+            commits(),
+        );
+        // Disabled (the app's default): the first commit is still missing its sign-off.
+        fails_with("", commits(), "the sign-off is missing");
+        // A remediation by another author does not count.
+        fails_with(
+            "allow_remediation_commits = { individual = true }",
+            vec![
+                c(
+                    SHA_B,
+                    &remediation_for(SHA_A),
+                    ("Brian", "brian@bdwarner.com"),
+                    BEX_WARNER,
+                ),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ],
+            "the sign-off is missing",
+        );
+        // It must name the exact commit.
+        fails_with(
+            "allow_remediation_commits = { individual = true }",
+            vec![
+                c(SHA_B, &remediation_for(&"0".repeat(40)), bex, BEX_WARNER),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ],
+            "the sign-off is missing",
+        );
+    }
+
+    #[test]
+    fn third_party_remediation_needs_the_remediator_as_author_or_committer() {
+        let bex = ("bex", "bex@disney.com");
+        let message = format!(
+            "Third-party DCO Remediation Commit for bex <bex@disney.com>\n\nOn behalf of bex <bex@disney.com>, I, Bex Warner <bexmwarner@gmail.com>, hereby add my Signed-off-by to this commit: {SHA_A}\n\nSigned-off-by: Bex Warner <bexmwarner@gmail.com>"
+        );
+        let both = "allow_remediation_commits = { individual = true, third_party = true }";
+        passes(
+            both,
+            vec![
+                c(SHA_B, &message, BEX_WARNER, BEX_WARNER),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ],
+        );
+        fails_with(
+            "allow_remediation_commits = { individual = true }",
+            vec![
+                c(SHA_B, &message, BEX_WARNER, BEX_WARNER),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ],
+            "the sign-off is missing",
+        );
+        // Claiming to be someone the commit was not made by does not count.
+        fails_with(
+            both,
+            vec![
+                c(
+                    SHA_B,
+                    &message.replace(
+                        "Signed-off-by: Bex Warner <bexmwarner@gmail.com>",
+                        "Signed-off-by: Eve <eve@evil.example>",
+                    ),
+                    ("Eve", "eve@evil.example"),
+                    ("Eve", "eve@evil.example"),
+                ),
+                c(SHA_A, "forgot it", bex, BEX_WARNER),
+            ],
+            "the sign-off is missing",
+        );
+    }
+
+    #[test]
+    fn strict_mode_wants_an_exact_trailer() {
+        let mut ok = c(
+            SHA_A,
+            "x\n\nSigned-off-by: Alice <alice@acme.dev>\n",
+            ("Alice", "alice@acme.dev"),
+            ("Alice", "alice@acme.dev"),
+        );
+        ok.trailers = vec![crate::facts::Trailer {
+            key: "Signed-off-by".into(),
+            value: "Alice <alice@acme.dev>".into(),
+        }];
+        passes("mode = \"strict\"", vec![ok.clone()]);
+        // Case differences pass the app but not strict mode.
+        let mut loose = ok.clone();
+        loose.trailers[0].value = "alice <ALICE@acme.dev>".into();
+        fails_with(
+            "mode = \"strict\"",
+            vec![loose.clone()],
+            "no Signed-off-by trailer is exactly \"Alice <alice@acme.dev>\" (found: \"alice <ALICE@acme.dev>\")",
+        );
+        // A sign-off in the body, outside the trailer block.
+        let mut body = ok;
+        body.message = "x\n\nSigned-off-by: Alice <alice@acme.dev>\n\nmore text\n".into();
+        body.trailers.clear();
+        fails_with(
+            "mode = \"strict\"",
+            vec![body],
+            "not in its trailer block (the last paragraph)",
+        );
+    }
+
+    #[test]
+    fn the_fix_is_amend_for_the_head_and_rebase_for_several() {
+        let mut f = facts();
+        f.commits = vec![
+            commit(2, "head\n"),
+            commit(1, "older\n\nSigned-off-by: Alice <alice@acme.dev>\n"),
+        ];
+        let only_head = fix(&f, &[&f.commits[0]]);
+        assert!(
+            only_head.contains("git commit --amend --signoff --no-edit"),
+            "{only_head}"
+        );
+        let older = fix(&f, &[&f.commits[1]]);
+        assert!(
+            older.contains("git rebase --signoff 1a2b000000000000000000000000000000000000"),
+            "{older}"
+        );
+        f.commits[1].parents.clear();
+        assert!(fix(&f, &[&f.commits[1]]).contains("git rebase --signoff --root"));
+        f.change = Some(crate::rules::testing::change("t"));
+        let with_change = fix(&f, &[&f.commits[0], &f.commits[1]]);
+        assert!(
+            with_change.contains("git rebase --signoff 1a2b0000"),
+            "{with_change}"
+        );
+    }
+
+    #[test]
+    fn unavailable_commits_are_an_error() {
+        let mut f = facts();
+        f.unavailable.push("commits".into());
+        let e = rule("dco", "").evaluate(&RuleInput {
+            facts: &f,
+            now: f.gathered_at,
+            environment: None,
+        });
+        assert_eq!(e.outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn email_validation_follows_email_validator() {
+        for ok in ["a@b.co", "hiimbex+alias@disney.com", "x.y@sub.example.org"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in ["hiimbex@bexo", "wut", "a@@b.co", ".a@b.co", "a@b.c", ""] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+}
