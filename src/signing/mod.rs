@@ -288,3 +288,41 @@ pub(crate) fn lines_with_ranges(text: &str) -> impl Iterator<Item = (usize, Rang
         (i + 1, start..start + line.len(), line)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// The line (1-based) in the policy file each diagnostic points at.
+    fn diagnostic_lines(policy: &str) -> Vec<(usize, usize)> {
+        let err = crate::policy::parse("p.toml", policy).expect_err("invalid keys");
+        err.diagnostics()
+            .iter()
+            .map(|d| d.line_col(policy).expect("a span"))
+            .collect()
+    }
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILaDM5eOQc0d/oHqvWkJAAqdGOE24NZRzw3dJrcOtBwz";
+
+    #[test]
+    fn diagnostics_point_at_the_bad_line_in_every_string_form() {
+        for (open, close) in [
+            ("'''\n", "'''"),
+            ("\"\"\"\n", "\"\"\""),
+            ("'''", "'''"),
+            ("\"\"\"\r\n", "\"\"\""),
+        ] {
+            let policy = format!(
+                "version = 1\n[[rule]]\nid = \"s\"\nkind = \"signed-commits\"\nallowed_signers = {open}a@acme.dev {KEY}\nb@acme.dev ssh-ed25519 AAAA\n{close}\n"
+            );
+            let lines = diagnostic_lines(&policy);
+            let expected_line = if open.ends_with('\n') { 7 } else { 6 };
+            assert_eq!(lines, [(expected_line, 1)], "{open:?}");
+        }
+    }
+
+    #[test]
+    fn a_single_line_string_is_pointed_at_inside_its_quotes() {
+        let policy = "version = 1\n[[rule]]\nid = \"s\"\nkind = \"signed-commits\"\nallowed_signers = \"b@acme.dev ssh-ed25519 AAAA\"\n";
+        assert_eq!(diagnostic_lines(policy), [(5, 20)]);
+    }
+}

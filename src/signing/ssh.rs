@@ -91,3 +91,109 @@ pub fn verify(
         signer: Signer::Principals(admitted),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use ssh_key::{LineEnding, PrivateKey, rand_core::OsRng};
+
+    use super::*;
+
+    fn key() -> PrivateKey {
+        PrivateKey::random(&mut OsRng, Algorithm::Ed25519).expect("key")
+    }
+
+    fn sign(key: &PrivateKey, namespace: &str, msg: &[u8]) -> String {
+        key.sign(namespace, HashAlg::Sha512, msg)
+            .expect("sign")
+            .to_pem(LineEnding::LF)
+            .expect("pem")
+    }
+
+    fn signers(lines: &str) -> AllowedSigners {
+        AllowedSigners::parse(lines).expect("valid list")
+    }
+
+    fn line(principals: &str, options: &str, key: &PrivateKey) -> String {
+        format!(
+            "{principals} {options} {}\n",
+            key.public_key().to_openssh().expect("openssh")
+        )
+    }
+
+    fn at(y: i32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, 6, 1, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_listed_key_verifies_and_names_its_principals() {
+        let k = key();
+        let list = signers(&line("*@acme.dev", "", &k));
+        let v = verify(b"payload", &sign(&k, "git", b"payload"), &list, at(2026)).unwrap();
+        assert!(v.vouches_for("Alice@acme.dev"));
+        assert!(!v.vouches_for("alice@evil.example"));
+        assert!(v.key.starts_with("SHA256:"));
+    }
+
+    #[test]
+    fn altered_payload_unknown_key_and_namespace_are_rejected() {
+        let (k, other) = (key(), key());
+        let list = signers(&line("alice@acme.dev", "", &k));
+        let sig = sign(&k, "git", b"payload");
+        assert!(matches!(
+            verify(b"payload!", &sig, &list, at(2026)),
+            Err(Rejection::Bad { .. })
+        ));
+        assert!(matches!(
+            verify(
+                b"payload",
+                &sign(&other, "git", b"payload"),
+                &list,
+                at(2026)
+            ),
+            Err(Rejection::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            verify(b"payload", &sign(&k, "file", b"payload"), &list, at(2026)),
+            Err(Rejection::WrongNamespace { .. })
+        ));
+        let restricted = signers(&line("alice@acme.dev", "namespaces=\"file\"", &k));
+        assert!(matches!(
+            verify(b"payload", &sig, &restricted, at(2026)),
+            Err(Rejection::NotAllowedForGit { .. })
+        ));
+        assert!(matches!(
+            verify(
+                b"payload",
+                "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+                &list,
+                at(2026)
+            ),
+            Err(Rejection::Bad { key: None, .. })
+        ));
+    }
+
+    #[test]
+    fn validity_windows_are_checked_at_the_signing_time() {
+        let k = key();
+        let list = signers(&line(
+            "alice@acme.dev",
+            "valid-after=\"20260101Z\",valid-before=\"20270101Z\"",
+            &k,
+        ));
+        let sig = sign(&k, "git", b"p");
+        assert!(verify(b"p", &sig, &list, at(2026)).is_ok());
+        assert!(matches!(
+            verify(b"p", &sig, &list, at(2025)),
+            Err(Rejection::NotYetValid { .. })
+        ));
+        assert!(matches!(
+            verify(b"p", &sig, &list, at(2027)),
+            Err(Rejection::Expired { .. })
+        ));
+        // Another line for the same key, valid later, still admits it.
+        let mut both = line("alice@acme.dev", "valid-before=\"20260101Z\"", &k);
+        both.push_str(&line("alice@acme.dev", "valid-after=\"20260101Z\"", &k));
+        assert!(verify(b"p", &sig, &signers(&both), at(2026)).is_ok());
+    }
+}
