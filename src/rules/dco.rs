@@ -839,4 +839,24 @@ mod tests {
             assert!(!valid_email(bad), "{bad}");
         }
     }
+
+    #[test]
+    fn contradictory_configs_are_diagnosed() {
+        let errors = |keys: &str| {
+            let text = format!("version = 1\n[[rule]]\nid = \"x\"\nkind = \"dco\"\n{keys}\n");
+            crate::policy::parse("p.toml", &text)
+                .err()
+                .map(|e| e.diagnostics()[0].message.clone())
+        };
+        assert_eq!(
+            errors("mode = \"strict\"\nallow_remediation_commits = { individual = true }")
+                .as_deref(),
+            Some("remediation commits are not honoured in `mode = \"strict\"`")
+        );
+        assert_eq!(
+            errors("allow_remediation_commits = { third_party = true }").as_deref(),
+            Some("third-party remediation needs individual remediation enabled too")
+        );
+        assert_eq!(errors("mode = \"dco\"\ncheck_merges = true"), None);
+    }
 }

@@ -108,7 +108,7 @@ impl RuleConfig for DeploySignoffConfig {
             .ok();
         let tag_keys = if self.signed_tags {
             if self.allowed_signers.is_none() && self.keyring.is_none() {
-                errors.push(no_keys_diagnostic("deploy-signoff` rule with `signed_tags"));
+                errors.push(no_keys_diagnostic("`signed_tags = true`"));
                 None
             } else {
                 TrustedKeys::from_config(self.allowed_signers.as_ref(), self.keyring.as_ref())
@@ -303,5 +303,215 @@ impl Rule for DeploySignoffRule {
             )
         };
         Evaluation::fail("not signed off", vec![finding.remediation(hint)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::decision::Outcome;
+    use crate::facts::Deployment;
+    use crate::rules::testing::{facts, instant, rule};
+
+    fn approval(by: &str, state: ApprovalState, minutes: i64) -> DeploymentApproval {
+        DeploymentApproval {
+            by: by.into(),
+            state,
+            at: instant() - Duration::minutes(60 - minutes),
+            comment: None,
+        }
+    }
+
+    fn run(
+        keys: &str,
+        requested_by: Option<&str>,
+        approvals: Vec<DeploymentApproval>,
+    ) -> Evaluation {
+        let mut f = facts();
+        f.teams
+            .insert("acme/sre".into(), vec!["carol".into(), "Dave".into()]);
+        f.deployment = Some(Deployment {
+            environment: "production".into(),
+            requested_by: requested_by.map(str::to_string),
+            approvals,
+        });
+        rule("deploy-signoff", keys).evaluate(&RuleInput {
+            facts: &f,
+            now: f.gathered_at,
+            environment: Some("production"),
+        })
+    }
+
+    const SRE: &str = r#"from = ["@acme/sre", "eve"]"#;
+    use ApprovalState::{Approved, Rejected};
+
+    #[test]
+    fn a_qualifying_approval_passes() {
+        let e = run(SRE, Some("alice"), vec![approval("dave", Approved, 1)]);
+        assert_eq!(e.outcome, Outcome::Pass, "{e:?}");
+        assert_eq!(e.evidence, ["approved by dave"]);
+    }
+
+    #[test]
+    fn approvals_from_others_do_not_count() {
+        let e = run(SRE, Some("alice"), vec![approval("mallory", Approved, 1)]);
+        assert_eq!(e.outcome, Outcome::Fail);
+        let f = &e.findings[0];
+        assert_eq!(
+            f.message,
+            "0 of 1 required sign-off for production from eve, @acme/sre"
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|l| l == "mallory approved, but is not among eve, @acme/sre")
+        );
+    }
+
+    #[test]
+    fn the_requester_cannot_sign_off_their_own_deployment() {
+        let e = run(SRE, Some("Carol"), vec![approval("carol", Approved, 1)]);
+        assert_eq!(e.outcome, Outcome::Fail);
+        assert!(
+            e.findings[0]
+                .evidence
+                .iter()
+                .any(|l| l.contains("requested this deployment"))
+        );
+        let keys = format!("{SRE}\nallow_requester = true");
+        assert_eq!(
+            run(&keys, Some("carol"), vec![approval("carol", Approved, 1)]).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn n_distinct_people_are_needed() {
+        let keys = format!("{SRE}\napprovals = 2");
+        let twice = vec![approval("dave", Approved, 1), approval("dave", Approved, 2)];
+        assert_eq!(run(&keys, Some("alice"), twice).outcome, Outcome::Fail);
+        let two = vec![approval("dave", Approved, 1), approval("eve", Approved, 2)];
+        assert_eq!(run(&keys, Some("alice"), two).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_qualifying_rejection_fails_whatever_else_was_approved() {
+        let e = run(
+            SRE,
+            Some("alice"),
+            vec![approval("dave", Approved, 1), approval("eve", Rejected, 2)],
+        );
+        assert_eq!(e.outcome, Outcome::Fail);
+        assert_eq!(
+            e.findings[0].message,
+            "eve rejected the deployment to production"
+        );
+        // A rejection by someone outside `from` is noted, not decisive.
+        let e = run(
+            SRE,
+            Some("alice"),
+            vec![approval("dave", Approved, 1), approval("bob", Rejected, 2)],
+        );
+        assert_eq!(e.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn only_each_persons_latest_decision_counts() {
+        let e = run(
+            SRE,
+            Some("alice"),
+            vec![approval("eve", Rejected, 1), approval("eve", Approved, 2)],
+        );
+        assert_eq!(e.outcome, Outcome::Pass);
+        let e = run(
+            SRE,
+            Some("alice"),
+            vec![approval("eve", Approved, 2), approval("eve", Rejected, 1)],
+        );
+        assert_eq!(
+            e.outcome,
+            Outcome::Pass,
+            "order in the list does not matter, time does"
+        );
+        let e = run(
+            SRE,
+            Some("alice"),
+            vec![approval("eve", Approved, 1), approval("eve", Rejected, 2)],
+        );
+        assert_eq!(e.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn no_deployment_fails_and_unknown_facts_are_errors() {
+        let mut f = facts();
+        let r = rule("deploy-signoff", SRE);
+        let input = |f: &Facts| {
+            r.evaluate(&RuleInput {
+                facts: f,
+                now: f.gathered_at,
+                environment: None,
+            })
+        };
+        let e = input(&f);
+        assert_eq!(e.outcome, Outcome::Fail);
+        assert!(e.findings[0].message.contains("no deployment"));
+
+        f.deployment = Some(Deployment {
+            environment: "production".into(),
+            requested_by: Some("alice".into()),
+            approvals: vec![],
+        });
+        f.unavailable.push("deployment.approvals".into());
+        assert_eq!(input(&f).outcome, Outcome::Error);
+
+        f.unavailable.clear();
+        f.teams.clear();
+        assert_eq!(
+            input(&f).outcome,
+            Outcome::Error,
+            "an unknown team is an error, not nobody"
+        );
+
+        f.teams.insert("acme/sre".into(), vec![]);
+        f.deployment.as_mut().unwrap().requested_by = None;
+        assert_eq!(
+            input(&f).outcome,
+            Outcome::Error,
+            "an unknown requester could be the approver"
+        );
+    }
+
+    fn config_errors(keys: &str) -> Vec<String> {
+        let text =
+            format!("version = 1\n[[rule]]\nid = \"x\"\nkind = \"deploy-signoff\"\n{keys}\n");
+        match crate::policy::parse("p.toml", &text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics().iter().map(|d| d.message.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn invalid_configs_are_diagnosed() {
+        assert_eq!(
+            config_errors("from = [\"eve\"]\napprovals = 0"),
+            ["`approvals` must be at least 1"]
+        );
+        assert_eq!(
+            config_errors(""),
+            ["a `deploy-signoff` rule needs `from` (who may sign off) or `signed_tags = true`"]
+        );
+        assert_eq!(
+            config_errors("signed_tags = true"),
+            [
+                "a `deploy-signoff` rule with `signed_tags` rule needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"
+            ]
+        );
+        assert_eq!(
+            config_errors("from = [\"eve\"]\nkeyring = \"x\""),
+            ["keys are only used with `signed_tags = true`"]
+        );
+        assert!(config_errors("from = [\"eve\"]").is_empty());
     }
 }

@@ -82,10 +82,11 @@ struct SignedCommitsRule {
 }
 
 /// The diagnostic for a signature rule without any key.
-pub(crate) fn no_keys_diagnostic(kind: &str) -> PolicyDiagnostic {
+/// `what` names the rule ("a `signed-commits` rule").
+pub(crate) fn no_keys_diagnostic(what: &str) -> PolicyDiagnostic {
     PolicyDiagnostic::new(
         DiagnosticKind::MissingKey,
-        format!("a `{kind}` rule needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"),
+        format!("{what} needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"),
     )
     .help("paste the keys into the policy, for example `allowed_signers = \"\"\"alice@acme.dev ssh-ed25519 AAAA…\"\"\"`")
 }
@@ -93,7 +94,7 @@ pub(crate) fn no_keys_diagnostic(kind: &str) -> PolicyDiagnostic {
 impl RuleConfig for SignedCommitsConfig {
     fn validate(self) -> Result<Box<dyn Rule>, Vec<PolicyDiagnostic>> {
         if self.allowed_signers.is_none() && self.keyring.is_none() {
-            return Err(vec![no_keys_diagnostic("signed-commits")]);
+            return Err(vec![no_keys_diagnostic("a `signed-commits` rule")]);
         }
         let keys = TrustedKeys::from_config(self.allowed_signers.as_ref(), self.keyring.as_ref())?;
         Ok(Box::new(SignedCommitsRule {
