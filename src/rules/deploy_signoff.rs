@@ -504,9 +504,7 @@ mod tests {
         );
         assert_eq!(
             config_errors("signed_tags = true"),
-            [
-                "a `deploy-signoff` rule with `signed_tags` rule needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"
-            ]
+            ["`signed_tags = true` needs `allowed_signers` (SSH) or `keyring` (OpenPGP)"]
         );
         assert_eq!(
             config_errors("from = [\"eve\"]\nkeyring = \"x\""),
