@@ -226,3 +226,109 @@ fn remedy(rejection: &Rejection) -> &'static str {
         Rejection::Bad { .. } | Rejection::Unsupported { .. } => SIGN_HINT,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Signature;
+    use crate::rules::testing::{commit, facts, rule};
+
+    const KEYS: &str = "allowed_signers = 'alice@acme.dev ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILaDM5eOQc0d/oHqvWkJAAqdGOE24NZRzw3dJrcOtBwz'";
+
+    fn run(keys: &str, commits: Vec<Commit>) -> Evaluation {
+        let mut f = facts();
+        f.git_ref.sha = commits.first().map(|c| c.sha.clone()).unwrap_or_default();
+        f.commits = commits;
+        rule("signed-commits", &format!("{KEYS}\n{keys}")).evaluate(&RuleInput {
+            facts: &f,
+            now: f.gathered_at,
+            environment: None,
+        })
+    }
+
+    fn signed(n: u8, format: &str) -> Commit {
+        let mut c = commit(n, "signed\n");
+        c.signature = Some(Signature {
+            format: format.into(),
+            signature: "-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n".into(),
+            payload: "tree …".into(),
+        });
+        c
+    }
+
+    #[test]
+    fn unsigned_commits_fail_one_finding_each() {
+        let e = run("", vec![commit(1, "a\n"), commit(2, "b\n")]);
+        assert_eq!(e.outcome, Outcome::Fail);
+        assert_eq!(e.findings.len(), 2);
+        assert!(
+            e.findings[0].message.ends_with(" a: unsigned"),
+            "{}",
+            e.findings[0].message
+        );
+    }
+
+    #[test]
+    fn x509_is_an_error_never_valid() {
+        let e = run("", vec![signed(1, "x509")]);
+        assert_eq!(e.outcome, Outcome::Error);
+        assert!(e.findings[0].message.contains("X.509"));
+    }
+
+    #[test]
+    fn a_format_without_configured_keys_fails() {
+        let e = run("", vec![signed(1, "openpgp")]);
+        assert_eq!(e.outcome, Outcome::Fail);
+        assert!(
+            e.findings[0]
+                .message
+                .contains("openpgp signature, but the rule has no openpgp keys")
+        );
+    }
+
+    #[test]
+    fn head_and_merge_selection() {
+        let mut merge = commit(1, "merge\n");
+        merge.parents.push("f".repeat(40));
+        assert_eq!(
+            run("skip_merges = true", vec![merge.clone(), commit(2, "x\n")])
+                .findings
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(
+                "commits = \"head\"\nskip_merges = true",
+                vec![merge, commit(2, "x\n")]
+            )
+            .outcome,
+            Outcome::Pass
+        );
+        let mut f = facts();
+        f.commits = vec![commit(1, "a\n")];
+        let e =
+            rule("signed-commits", &format!("{KEYS}\ncommits = \"head\"")).evaluate(&RuleInput {
+                facts: &f,
+                now: f.gathered_at,
+                environment: None,
+            });
+        assert_eq!(
+            e.outcome,
+            Outcome::Error,
+            "the head is not among the commits"
+        );
+    }
+
+    #[test]
+    fn unavailable_signatures_are_an_error() {
+        let mut f = facts();
+        f.commits = vec![commit(1, "a\n")];
+        f.unavailable.push("commits.signature".into());
+        let e = rule("signed-commits", KEYS).evaluate(&RuleInput {
+            facts: &f,
+            now: f.gathered_at,
+            environment: None,
+        });
+        assert_eq!(e.outcome, Outcome::Error);
+    }
+}
