@@ -358,9 +358,19 @@ impl Rule for DcoRule {
         let commits: Vec<&Commit> = failed.iter().map(|(c, _)| *c).collect();
         let mut remediation = fix(facts, &commits);
         if self.remediation.individual {
+            // Each author signs off their own commits in a commit of their own.
+            let lines: Vec<String> = commits
+                .iter()
+                .map(|c| {
+                    format!(
+                        "`I, {} <{}>, hereby add my Signed-off-by to this commit: {}`",
+                        c.author.name, c.author.email, c.sha
+                    )
+                })
+                .collect();
             remediation.push_str(&format!(
-                "; or push a remediation commit, signed off, whose message has one line per commit: `I, {} <{}>, hereby add my Signed-off-by to this commit: {}`",
-                commits[0].author.name, commits[0].author.email, commits[0].sha
+                "; or have each author push a signed-off remediation commit with a line per commit: {}",
+                lines.join(", ")
             ));
         }
         let n = failed.len();
