@@ -223,7 +223,7 @@ struct KeyState {
 /// Verify `sig` with the issuing key, then the key's state.
 fn check(
     sig: &Signature,
-    key: &(impl VerifyingKey + KeyDetails),
+    key: &impl VerifyingKey,
     payload: &[u8],
     fpr: &str,
     user_ids: Vec<String>,
