@@ -20,7 +20,8 @@ fn trusted(repo: &SignedRepo) -> TrustedKeys {
 /// What each fixture case must come to; `None` = a good signature.
 fn expected(case: &str) -> Option<&'static str> {
     match case {
-        "ssh-good" | "pgp-good" => None,
+        "ssh-good" | "pgp-good" | "pgp-subkey-good" | "ssh-rsa-good" | "ssh-ecdsa-good" => None,
+        "pgp-revoked-key" => Some("revoked"),
         "base" | "unsigned" => Some("unsigned"),
         "ssh-unknown-key" | "pgp-unknown-key" => Some("unknown key"),
         "ssh-expired-key" | "pgp-expired-key" => Some("expired"),
@@ -50,7 +51,7 @@ fn category(r: &Rejection) -> &'static str {
 fn commit_verdicts_agree_with_git_verify_commit() {
     let repo = SignedRepo::build();
     let keys = trusted(&repo);
-    assert_eq!(repo.commits.len(), 13, "every fixture case was built");
+    assert_eq!(repo.commits.len(), 17, "every fixture case was built");
     let mut table = Vec::new();
     for (case, sha) in &repo.commits {
         let git = repo.git_verifies_commit(sha);
@@ -168,15 +169,21 @@ fn redacted(repo: &SignedRepo, text: &str) -> String {
 }
 
 #[test]
-fn good_ssh_and_openpgp_commits_pass() {
+fn good_ssh_rsa_ecdsa_and_openpgp_subkey_commits_pass() {
     let repo = SignedRepo::build();
-    let r = check(
-        &repo,
-        &["ssh-good", "pgp-good"],
-        "require_committer_match = true",
-    );
+    let good = [
+        "ssh-good",
+        "pgp-good",
+        "pgp-subkey-good",
+        "ssh-rsa-good",
+        "ssh-ecdsa-good",
+    ];
+    let r = check(&repo, &good, "");
     assert_eq!(r.code, 0, "{}", r.transcript());
     insta::assert_snapshot!(redacted(&repo, &r.transcript()));
+    // Alice's own keys are listed for alice@acme.dev, the committer.
+    let r = check(&repo, &good[..2], "require_committer_match = true");
+    assert_eq!(r.code, 0, "{}", r.transcript());
 }
 
 #[test]
@@ -193,6 +200,7 @@ fn every_bad_commit_is_named_with_what_is_wrong() {
         "pgp-unknown-key",
         "pgp-expired-key",
         "pgp-bad-signature",
+        "pgp-revoked-key",
         "unsigned",
     ];
     let r = check(&repo, &cases, "");

@@ -8,17 +8,38 @@
 use chrono::{DateTime, TimeZone, Utc};
 use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey};
 use pgp::packet::{Signature, SignatureType};
-use pgp::types::{KeyDetails, Timestamp, VerifyingKey};
+use pgp::types::{KeyDetails, Tag, Timestamp, VerifyingKey};
 
-use super::{KeyListError, Rejection, Signer, Verified, lines_with_ranges};
+use super::{KeyListError, Rejection, Verified, lines_with_ranges};
 
 const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
 
-/// The trusted OpenPGP public keys.
+/// The trusted OpenPGP public keys, with what their self-signatures say.
 #[derive(Debug, Clone)]
 pub struct Keyring {
-    pub keys: Vec<SignedPublicKey>,
+    pub keys: Vec<TrustedKey>,
+}
+
+/// A primary key or subkey that may have made a signature.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub fingerprint: String,
+    pub revoked: bool,
+    pub expires: Option<DateTime<Utc>>,
+    pub may_sign: bool,
+}
+
+/// One certificate of the keyring, its self-signatures already verified.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    pub key: SignedPublicKey,
+    /// User ids with a valid, unrevoked self-certification.
+    pub user_ids: Vec<String>,
+    pub primary: Signer,
+    /// In the order of `key.public_subkeys`; `None` for a subkey without a
+    /// valid binding signature (it is then never accepted).
+    pub subkeys: Vec<Option<Signer>>,
 }
 
 const EXPORT_HELP: &str = "paste the output of `gpg --armor --export KEYID…` (one or more `-----BEGIN PGP PUBLIC KEY BLOCK-----` blocks)";
@@ -71,26 +92,116 @@ fn err(line: usize, range: std::ops::Range<usize>, message: &str) -> KeyListErro
     }
 }
 
-fn parse_block(armored: &str) -> Result<Vec<SignedPublicKey>, String> {
+fn parse_block(armored: &str) -> Result<Vec<TrustedKey>, String> {
     let (iter, _) = SignedPublicKey::from_string_many(armored)
         .map_err(|e| format!("not an OpenPGP public key block ({e})"))?;
     let mut keys = Vec::new();
     for key in iter {
         let key = key.map_err(|e| format!("unreadable public key ({e})"))?;
-        // A key whose self-signatures do not verify is not the key it claims
-        // to be; gpg would refuse to import it.
-        key.verify_bindings().map_err(|e| {
-            format!(
-                "key {:X} has invalid self-signatures ({e})",
-                key.primary_key.fingerprint()
-            )
-        })?;
-        keys.push(key);
+        keys.push(TrustedKey::check(key)?);
     }
     if keys.is_empty() {
         return Err("the block holds no public key".into());
     }
     Ok(keys)
+}
+
+impl TrustedKey {
+    /// Verify the certificate's self-signatures and derive what they state.
+    /// Third-party certifications are ignored (they say nothing gatehouse
+    /// uses), so a key exported with others' signatures on it still loads.
+    fn check(key: SignedPublicKey) -> Result<TrustedKey, String> {
+        let primary = &key.primary_key;
+        let fingerprint = format!("{:X}", primary.fingerprint());
+        let mut user_ids = Vec::new();
+        let mut self_sigs: Vec<&Signature> = Vec::new();
+        for user in &key.details.users {
+            let valid = user
+                .signatures
+                .iter()
+                .filter(|s| issued_by(s, primary))
+                .filter(|s| {
+                    s.verify_certification(primary, Tag::UserId, &user.id)
+                        .is_ok()
+                });
+            match newest(valid) {
+                Some(s) if s.typ() == Some(SignatureType::CertRevocation) => {}
+                Some(s) => {
+                    self_sigs.push(s);
+                    if let Some(id) = user.id.as_str() {
+                        user_ids.push(id.to_string());
+                    }
+                }
+                None => {}
+            }
+        }
+        self_sigs.extend(
+            key.details
+                .direct_signatures
+                .iter()
+                .filter(|s| issued_by(s, primary) && s.verify_key(primary).is_ok()),
+        );
+        if self_sigs.is_empty() {
+            return Err(format!(
+                "key {fingerprint} has no valid self-signature, so nothing binds it to its owner"
+            ));
+        }
+        let revoked = key
+            .details
+            .revocation_signatures
+            .iter()
+            .any(|s| issued_by(s, primary) && s.verify_key(primary).is_ok());
+        let primary_signer = Signer {
+            fingerprint,
+            revoked,
+            expires: expiry(primary.created_at(), newest(self_sigs.iter().copied())),
+            may_sign: true,
+        };
+        let subkeys = key
+            .public_subkeys
+            .iter()
+            .map(|sub| {
+                let valid: Vec<&Signature> = sub
+                    .signatures
+                    .iter()
+                    .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
+                    .collect();
+                let binding = newest(
+                    valid
+                        .iter()
+                        .copied()
+                        .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding)),
+                )?;
+                // A signing subkey must sign the primary back (RFC 9580
+                // 5.2.1), or anyone could bind someone else's signing key.
+                let may_sign = binding.key_flags().sign()
+                    && binding.embedded_signature().is_some_and(|back| {
+                        back.verify_primary_key_binding(&sub.key, primary).is_ok()
+                    });
+                let own = expiry(sub.key.created_at(), Some(binding));
+                let expires = match (primary_signer.expires, own) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let revoked = primary_signer.revoked
+                    || valid
+                        .iter()
+                        .any(|s| s.typ() == Some(SignatureType::SubkeyRevocation));
+                Some(Signer {
+                    fingerprint: format!("{:X}", sub.key.fingerprint()),
+                    revoked,
+                    expires,
+                    may_sign,
+                })
+            })
+            .collect();
+        Ok(TrustedKey {
+            user_ids,
+            primary: primary_signer,
+            subkeys,
+            key,
+        })
+    }
 }
 
 /// The address in a user id `Name <email>` (or a bare address).
@@ -120,6 +231,18 @@ fn expiry(created: Timestamp, sig: Option<&Signature>) -> Option<DateTime<Utc>> 
     (secs != 0).then(|| to_utc(created) + chrono::Duration::seconds(i64::from(secs)))
 }
 
+fn issued_by(sig: &Signature, key: &impl KeyDetails) -> bool {
+    let fpr = key.fingerprint();
+    let id = key.legacy_key_id();
+    sig.issuer_fingerprint()
+        .iter()
+        .any(|f| f.as_bytes() == fpr.as_bytes())
+        || sig
+            .issuer_key_id()
+            .iter()
+            .any(|k| k.as_ref() == id.as_ref())
+}
+
 pub fn verify(
     payload: &[u8],
     armored: &str,
@@ -143,81 +266,32 @@ pub fn verify(
         })
         .unwrap_or_else(|| "(no issuer)".to_string());
 
-    for key in &keyring.keys {
-        let primary = &key.primary_key;
-        let user_ids: Vec<String> = key
-            .details
-            .users
-            .iter()
-            .filter_map(|u| u.id.as_str().map(str::to_string))
-            .collect();
-        let primary_self_sig = newest(
-            key.details
-                .users
-                .iter()
-                .flat_map(|u| u.signatures.iter())
-                .chain(key.details.direct_signatures.iter()),
-        );
-        let primary_expiry = expiry(primary.created_at(), primary_self_sig);
-        let primary_fpr = format!("{:X}", primary.fingerprint());
-
-        if issued_by(sig, primary) {
-            let state = KeyState {
-                revoked: !key.details.revocation_signatures.is_empty(),
-                expires: primary_expiry,
-                may_sign: true,
-            };
-            return check(sig, primary, payload, &primary_fpr, user_ids, now, state);
+    for trusted in &keyring.keys {
+        let key = &trusted.key;
+        if issued_by(sig, &key.primary_key) {
+            return check(
+                sig,
+                &key.primary_key,
+                payload,
+                &trusted.primary,
+                &trusted.user_ids,
+                now,
+            );
         }
-        for subkey in &key.public_subkeys {
-            if !issued_by(sig, &subkey.key) {
+        for (sub, signer) in key.public_subkeys.iter().zip(&trusted.subkeys) {
+            if !issued_by(sig, &sub.key) {
                 continue;
             }
-            let binding = newest(
-                subkey
-                    .signatures
-                    .iter()
-                    .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding)),
-            );
-            let revoked = !key.details.revocation_signatures.is_empty()
-                || subkey
-                    .signatures
-                    .iter()
-                    .any(|s| s.typ() == Some(SignatureType::SubkeyRevocation));
-            let sub_expiry = expiry(subkey.key.created_at(), binding);
-            let expires = match (primary_expiry, sub_expiry) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+            let Some(signer) = signer else {
+                return Err(Rejection::Bad {
+                    key: Some(format!("{:X}", sub.key.fingerprint())),
+                    reason: "the subkey has no valid binding to its primary key".into(),
+                });
             };
-            let state = KeyState {
-                revoked,
-                expires,
-                may_sign: binding.is_some_and(|b| b.key_flags().sign()),
-            };
-            let fpr = format!("{:X}", subkey.key.fingerprint());
-            return check(sig, &subkey.key, payload, &fpr, user_ids, now, state);
+            return check(sig, &sub.key, payload, signer, &trusted.user_ids, now);
         }
     }
     Err(Rejection::UnknownKey { key: issuer })
-}
-
-fn issued_by(sig: &Signature, key: &impl KeyDetails) -> bool {
-    let fpr = key.fingerprint();
-    let id = key.legacy_key_id();
-    sig.issuer_fingerprint()
-        .iter()
-        .any(|f| f.as_bytes() == fpr.as_bytes())
-        || sig
-            .issuer_key_id()
-            .iter()
-            .any(|k| k.as_ref() == id.as_ref())
-}
-
-/// What the keyring says about the issuing key.
-struct KeyState {
-    revoked: bool,
-    expires: Option<DateTime<Utc>>,
-    may_sign: bool,
 }
 
 /// Verify `sig` with the issuing key, then the key's state.
@@ -225,11 +299,11 @@ fn check(
     sig: &Signature,
     key: &impl VerifyingKey,
     payload: &[u8],
-    fpr: &str,
-    user_ids: Vec<String>,
+    signer: &Signer,
+    user_ids: &[String],
     now: DateTime<Utc>,
-    state: KeyState,
 ) -> Result<Verified, Rejection> {
+    let fpr = signer.fingerprint.as_str();
     let bad = |reason: String| Rejection::Bad {
         key: Some(fpr.to_string()),
         reason,
@@ -247,20 +321,15 @@ fn check(
     if created.is_some_and(|c| c < to_utc(key.created_at())) {
         return Err(bad("the signature predates its key".into()));
     }
-    let KeyState {
-        revoked,
-        expires,
-        may_sign,
-    } = state;
-    if revoked {
+    if signer.revoked {
         return Err(Rejection::Revoked {
             key: fpr.to_string(),
         });
     }
-    if !may_sign {
+    if !signer.may_sign {
         return Err(bad("the subkey is not certified for signing".into()));
     }
-    if let Some(at) = expires
+    if let Some(at) = signer.expires
         && at <= now
     {
         return Err(Rejection::Expired {
@@ -281,6 +350,6 @@ fn check(
     }
     Ok(Verified {
         key: fpr.to_string(),
-        signer: Signer::UserIds(user_ids),
+        signer: super::Signer::UserIds(user_ids.to_vec()),
     })
 }
