@@ -303,21 +303,24 @@ fn fix(facts: &Facts, failed: &[&Commit]) -> String {
     {
         return "add your sign-off to the last commit with `git commit --amend --signoff --no-edit`, then push again (`git push --force-with-lease`)".into();
     }
+    format!(
+        "add sign-offs to every commit with `git rebase --signoff {}`, then push again (`git push --force-with-lease`); use `git commit --signoff` (`-s`) from now on",
+        rebase_upstream(facts)
+    )
+}
+
+/// What `git rebase` must be given to rewrite every covered commit: the
+/// change's base, else the parent of the oldest covered commit, else
+/// `--root` (the range starts at a root commit).
+pub(crate) fn rebase_upstream(facts: &Facts) -> String {
     let base = match &facts.change {
-        Some(change) => Some(Some(change.base.sha.clone())),
+        Some(change) => Some(change.base.sha.clone()),
         None => facts
             .commits
             .last()
-            .map(|oldest| oldest.parents.first().cloned()),
+            .and_then(|oldest| oldest.parents.first().cloned()),
     };
-    let rebase = match base {
-        Some(Some(sha)) => format!("git rebase --signoff {sha}"),
-        // The oldest covered commit is a root commit.
-        Some(None) | None => "git rebase --signoff --root".to_string(),
-    };
-    format!(
-        "add sign-offs to every commit with `{rebase}`, then push again (`git push --force-with-lease`); use `git commit --signoff` (`-s`) from now on"
-    )
+    base.unwrap_or_else(|| "--root".to_string())
 }
 
 impl Rule for DcoRule {

@@ -4,7 +4,7 @@ use toml::Spanned;
 
 use super::{Evaluation, Rule, RuleConfig, RuleInput};
 use crate::decision::{Finding, Outcome};
-use crate::facts::Commit;
+use crate::facts::{Commit, Facts};
 use crate::policy::{DiagnosticKind, PolicyDiagnostic};
 use crate::signing::{Rejection, TrustedKeys};
 
@@ -106,7 +106,13 @@ impl RuleConfig for SignedCommitsConfig {
     }
 }
 
-const SIGN_HINT: &str = "sign the commits with a trusted key and push again: `git rebase --exec 'git commit --amend --no-edit -S' <base>` (set `user.signingkey`; for SSH keys also `gpg.format=ssh`)";
+/// How to re-sign every covered commit.
+fn sign_hint(facts: &Facts) -> String {
+    format!(
+        "sign the commits with a trusted key and push again: `git rebase --exec 'git commit --amend --no-edit -S' {}` (set `user.signingkey`; for SSH keys also `gpg.format=ssh`)",
+        super::dco::rebase_upstream(facts)
+    )
+}
 
 impl Rule for SignedCommitsRule {
     fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation {
@@ -157,7 +163,7 @@ impl Rule for SignedCommitsRule {
                             "committer: {} <{}>",
                             commit.committer.name, commit.committer.email
                         ))
-                        .remediation(SIGN_HINT),
+                        .remediation(sign_hint(facts)),
                 );
                 continue;
             };
@@ -187,7 +193,8 @@ impl Rule for SignedCommitsRule {
                     ))
                 }
                 Err(rejection) => findings.push(
-                    Finding::new(format!("{line}: {rejection}")).remediation(remedy(&rejection)),
+                    Finding::new(format!("{line}: {rejection}"))
+                        .remediation(remedy(&rejection, facts)),
                 ),
             }
         }
@@ -209,8 +216,8 @@ impl Rule for SignedCommitsRule {
     }
 }
 
-fn remedy(rejection: &Rejection) -> &'static str {
-    match rejection {
+fn remedy(rejection: &Rejection, facts: &Facts) -> String {
+    let hint = match rejection {
         Rejection::UnknownKey { .. } => {
             "sign with a key listed in the policy, or add the key to `allowed_signers`/`keyring` in the base branch's policy"
         }
@@ -223,8 +230,9 @@ fn remedy(rejection: &Rejection) -> &'static str {
         Rejection::NoKeys { .. } => {
             "sign with a key type the policy lists keys for, or add keys of this type to the policy"
         }
-        Rejection::Bad { .. } | Rejection::Unsupported { .. } => SIGN_HINT,
-    }
+        Rejection::Bad { .. } | Rejection::Unsupported { .. } => return sign_hint(facts),
+    };
+    hint.to_string()
 }
 
 #[cfg(test)]

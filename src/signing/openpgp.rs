@@ -23,7 +23,7 @@ pub struct Keyring {
 
 /// A primary key or subkey that may have made a signature.
 #[derive(Debug, Clone)]
-pub struct Signer {
+pub struct KeyState {
     pub fingerprint: String,
     pub revoked: bool,
     pub expires: Option<DateTime<Utc>>,
@@ -36,10 +36,10 @@ pub struct TrustedKey {
     pub key: SignedPublicKey,
     /// User ids with a valid, unrevoked self-certification.
     pub user_ids: Vec<String>,
-    pub primary: Signer,
+    pub primary: KeyState,
     /// In the order of `key.public_subkeys`; `None` for a subkey without a
     /// valid binding signature (it is then never accepted).
-    pub subkeys: Vec<Option<Signer>>,
+    pub subkeys: Vec<Option<KeyState>>,
 }
 
 const EXPORT_HELP: &str = "paste the output of `gpg --armor --export KEYID…` (one or more `-----BEGIN PGP PUBLIC KEY BLOCK-----` blocks)";
@@ -151,7 +151,7 @@ impl TrustedKey {
             .revocation_signatures
             .iter()
             .any(|s| issued_by(s, primary) && s.verify_key(primary).is_ok());
-        let primary_signer = Signer {
+        let primary_signer = KeyState {
             fingerprint,
             revoked,
             expires: expiry(primary.created_at(), newest(self_sigs.iter().copied())),
@@ -187,7 +187,7 @@ impl TrustedKey {
                     || valid
                         .iter()
                         .any(|s| s.typ() == Some(SignatureType::SubkeyRevocation));
-                Some(Signer {
+                Some(KeyState {
                     fingerprint: format!("{:X}", sub.key.fingerprint()),
                     revoked,
                     expires,
@@ -299,7 +299,7 @@ fn check(
     sig: &Signature,
     key: &impl VerifyingKey,
     payload: &[u8],
-    signer: &Signer,
+    signer: &KeyState,
     user_ids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Verified, Rejection> {
