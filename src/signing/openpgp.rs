@@ -353,3 +353,64 @@ fn check(
         signer: super::Signer::UserIds(user_ids.to_vec()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = include_str!("../../fixtures/signing/release-public-key.asc");
+
+    #[test]
+    fn an_exported_key_loads_with_its_user_id() {
+        let ring = Keyring::parse(KEY).unwrap();
+        assert_eq!(ring.keys.len(), 1);
+        let key = &ring.keys[0];
+        assert_eq!(key.user_ids, ["Release Manager <release@acme.dev>"]);
+        assert_eq!(email_of(&key.user_ids[0]), Some("release@acme.dev"));
+        assert!(!key.primary.revoked);
+        assert_eq!(key.primary.expires, None);
+        assert_eq!(key.primary.fingerprint.len(), 40);
+    }
+
+    #[test]
+    fn two_blocks_give_two_keys() {
+        let ring = Keyring::parse(&format!("{KEY}\n{KEY}")).unwrap();
+        assert_eq!(ring.keys.len(), 2);
+    }
+
+    fn error_lines(text: &str) -> Vec<(usize, String)> {
+        Keyring::parse(text)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.line, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn malformed_keyrings_name_the_line() {
+        assert_eq!(
+            error_lines("hello\n")[0],
+            (1, "text outside a public key block".to_string())
+        );
+        let no_end = KEY.replace(END, "");
+        assert_eq!(
+            error_lines(&no_end)[0],
+            (1, "the key block has no END line".to_string())
+        );
+        let stray_end = format!("{KEY}{END}\n");
+        let lines = error_lines(&stray_end);
+        assert_eq!(lines[0].1, "an END line without a BEGIN line");
+        assert_eq!(error_lines("")[0].1, "no public keys");
+    }
+
+    #[test]
+    fn a_damaged_key_is_rejected_not_skipped() {
+        // Change one character of the key material (line 3 is base64 data).
+        let mut lines: Vec<String> = KEY.lines().map(str::to_string).collect();
+        let data = &mut lines[3];
+        let flipped = if data.starts_with('A') { "B" } else { "A" };
+        data.replace_range(0..1, flipped);
+        let damaged = lines.join("\n");
+        assert!(Keyring::parse(&damaged).is_err());
+    }
+}
