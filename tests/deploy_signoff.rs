@@ -186,3 +186,26 @@ fn a_rejection_outweighs_a_signed_tag() {
         r.stdout
     );
 }
+
+#[test]
+fn a_tag_signature_must_cover_that_tag() {
+    let repo = SignedRepo::build();
+    // v1.0.0-unsigned, claiming v1.0.0's good signature and payload.
+    let mut tag = repo.tag_facts("v1.0.0-unsigned");
+    tag["signature"] = repo.tag_facts("v1.0.0")["signature"].clone();
+    let head = repo.sha("unsigned");
+    let f = facts(
+        head,
+        vec![repo.commit_facts(head)],
+        vec![tag],
+        deployment(json!([])),
+    );
+    let r = run_check(repo.dir.path(), &f, &tag_policy(&repo));
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(
+        r.stdout
+            .contains("tag v1.0.0-unsigned: the signed content is not this tag's"),
+        "{}",
+        r.stdout
+    );
+}

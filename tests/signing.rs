@@ -258,6 +258,46 @@ fn a_signer_other_than_the_committer_fails_committer_match() {
 }
 
 #[test]
+fn a_signature_taken_from_another_commit_does_not_count() {
+    let repo = SignedRepo::build();
+    // ssh-unknown-key's commit, claiming ssh-good's valid signature and payload.
+    let mut commit = repo.commit_facts(repo.sha("ssh-unknown-key"));
+    commit["signature"] = repo.commit_facts(repo.sha("ssh-good"))["signature"].clone();
+    let facts_path = repo.path("facts.json");
+    std::fs::write(
+        &facts_path,
+        facts(
+            repo.sha("ssh-unknown-key"),
+            vec![commit],
+            vec![],
+            serde_json::Value::Null,
+        )
+        .to_string(),
+    )
+    .unwrap();
+    let policy = format!(
+        "version = 1\n[[rule]]\nid = \"signed\"\nkind = \"signed-commits\"\nallowed_signers = {}\n",
+        literal(&repo.allowed_signers())
+    );
+    std::fs::write(repo.path("p.toml"), policy).unwrap();
+    let r = common::run(&[
+        "check",
+        "--facts",
+        facts_path.to_str().unwrap(),
+        "--policy",
+        repo.path("p.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(
+        r.stdout.contains(
+            "ssh-unknown-key: bad signature: the signed payload is not this commit's content"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn x509_signatures_are_unsupported_and_block() {
     let repo = SignedRepo::build();
     let mut commit = repo.commit_facts(repo.sha("ssh-good"));

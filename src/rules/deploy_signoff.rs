@@ -169,6 +169,26 @@ impl DeploySignoffRule {
                 problems.push(format!("tag {} is not signed", tag.name));
                 continue;
             };
+            // The signed bytes must be this tag's: the tag object names its
+            // target and its own name in its headers.
+            let headers: Vec<&str> = signature
+                .payload
+                .split("\n\n")
+                .next()
+                .unwrap_or("")
+                .lines()
+                .collect();
+            if !headers.contains(&format!("object {}", tag.target).as_str())
+                || !headers.contains(&format!("tag {}", tag.name).as_str())
+            {
+                problems.push(format!(
+                    "tag {}: the signed content is not this tag's (it must name object {} and tag {})",
+                    tag.name,
+                    short_sha(&tag.target),
+                    tag.name
+                ));
+                continue;
+            }
             let signed_at = tag
                 .tagger
                 .as_ref()

@@ -167,10 +167,18 @@ impl Rule for SignedCommitsRule {
                 );
                 continue;
             };
-            match self
-                .keys
-                .verify(signature, commit.committer.time, input.now)
-            {
+            let verify = || {
+                self.keys
+                    .verify(signature, commit.committer.time, input.now)
+            };
+            let verdict = match signature.format.as_str() {
+                // Formats gatehouse verifies: first make sure the signed bytes
+                // are this commit's. Others are reported as unsupported.
+                "ssh" | "openpgp" => crate::signing::check_commit_payload(&commit.sha, signature)
+                    .and_then(|()| verify()),
+                _ => verify(),
+            };
+            match verdict {
                 Ok(verified) => {
                     if self.require_committer_match
                         && !verified.vouches_for(&commit.committer.email)
@@ -254,12 +262,23 @@ mod tests {
         })
     }
 
+    /// A commit whose id is the SHA-1 of a literal object carrying `signature`.
     fn signed(n: u8, format: &str) -> Commit {
-        let mut c = commit(n, "signed\n");
+        let signature = "-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n";
+        let payload = format!(
+            "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@acme.dev> 1795176000 +0000\ncommitter A <a@acme.dev> 1795176000 +0000\n\nsigned {n}\n"
+        );
+        let object = format!(
+            "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@acme.dev> 1795176000 +0000\ncommitter A <a@acme.dev> 1795176000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n -----END PGP SIGNATURE-----\n\nsigned {n}\n"
+        );
+        let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+        hasher.update(format!("commit {}\0{object}", object.len()).as_bytes());
+        let mut c = commit(n, &format!("signed {n}\n"));
+        c.sha = hasher.try_finalize().unwrap().to_string();
         c.signature = Some(Signature {
             format: format.into(),
-            signature: "-----BEGIN PGP SIGNATURE-----\n\n-----END PGP SIGNATURE-----\n".into(),
-            payload: "tree …".into(),
+            signature: signature.into(),
+            payload,
         });
         c
     }
@@ -290,7 +309,17 @@ mod tests {
         assert!(
             e.findings[0]
                 .message
-                .contains("openpgp signature, but the rule has no openpgp keys")
+                .contains("openpgp signature, but the rule has no openpgp keys"),
+            "{}",
+            e.findings[0].message
+        );
+        // The same signature on another commit id is caught before any key is consulted.
+        let mut moved = signed(1, "openpgp");
+        moved.sha = "1".repeat(40);
+        let e = run("", vec![moved]);
+        assert!(
+            e.findings[0].message.contains("not this commit's content"),
+            "{e:?}"
         );
     }
 

@@ -233,6 +233,53 @@ impl TrustedKeys {
     }
 }
 
+/// Check that `signature.payload` really is the content of commit `sha`:
+/// the commit object is the payload with the `gpgsig` header put back where
+/// git writes it (after the other headers), and its SHA-1 must be `sha`.
+/// Without this, a signature over some other commit's bytes would vouch for
+/// this one.
+pub fn check_commit_payload(sha: &str, signature: &Signature) -> Result<(), Rejection> {
+    if sha.len() == 64 {
+        return Err(Rejection::Unsupported {
+            reason: "signatures in SHA-256 repositories are not verified yet".into(),
+        });
+    }
+    let payload = &signature.payload;
+    let Some(end_of_headers) = payload.find("\n\n") else {
+        return Err(Rejection::Bad {
+            key: None,
+            reason: "the signed payload is not a commit object".into(),
+        });
+    };
+    let header = format!(
+        "gpgsig {}\n",
+        signature
+            .signature
+            .trim_end_matches('\n')
+            .replace('\n', "\n ")
+    );
+    let body = [
+        &payload[..=end_of_headers],
+        header.as_str(),
+        &payload[end_of_headers + 1..],
+    ]
+    .concat();
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(format!("commit {}\0", body.len()).as_bytes());
+    hasher.update(body.as_bytes());
+    match hasher.try_finalize() {
+        Ok(id) if id.to_string().eq_ignore_ascii_case(sha) => Ok(()),
+        Ok(_) => Err(Rejection::Bad {
+            key: None,
+            reason: "the signed payload is not this commit's content".into(),
+        }),
+        Err(_) => Err(Rejection::Bad {
+            key: None,
+            reason: "the commit object is a SHA-1 collision attack".into(),
+        }),
+    }
+}
+
 /// A problem on one line of an inline key list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyListError {
