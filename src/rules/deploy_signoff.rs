@@ -36,7 +36,8 @@ from = ["@acme/sre", "eve"]
 /// With `signed_tags = true`, an annotated tag on the deployed commit
 /// (`facts.tags`), signed by a key in `allowed_signers` (SSH) or `keyring`
 /// (OpenPGP), is a sign-off too: an offline, CI-independent sign-off any
-/// pipeline can check (`git tag -s v1.4.0` by a release manager). The keys are
+/// pipeline can check (`git tag -s v1.4.0` by a release manager). The signed
+/// tag object must name that tag and the deployed commit. The keys are
 /// written into the policy as for `signed-commits`. A valid signed tag passes
 /// the rule on its own, even where the source cannot see approvals; a visible
 /// rejection by someone in `from` still fails it.

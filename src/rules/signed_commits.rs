@@ -33,7 +33,10 @@ alice@acme.dev ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILaDM5eOQc0d/oHqvWkJAAqdGOE24
 /// expired or revoked key is rejected, as gpg does). The verdict is the one
 /// `git verify-commit` reaches with the same keys. X.509 (gpgsm, gitsign)
 /// signatures cannot be verified and make the rule report an error, so the
-/// gate blocks: they never count as valid.
+/// gate blocks: they never count as valid. A signature counts only for the
+/// commit it was made for: the signed bytes, with the signature put back as
+/// git stores it, must hash to the commit's id (SHA-1; commits of SHA-256
+/// repositories are reported as unsupported for now).
 ///
 /// Why: anyone can write any name into a commit's author line. A signature by
 /// a key the project trusts is the only evidence of who made the commit.
