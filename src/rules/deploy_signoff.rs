@@ -297,7 +297,7 @@ impl Rule for DeploySignoffRule {
             if self.approvals == 1 { "" } else { "s" },
             deployment.environment,
             if self.from.is_empty() {
-                "anyone (no `from` given)".to_string()
+                "nobody (no `from` is given, so only a signed tag can sign off)".to_string()
             } else {
                 self.from.describe()
             }
@@ -312,7 +312,10 @@ impl Rule for DeploySignoffRule {
         if let Err(problems) = tag {
             finding.evidence.extend(problems);
         }
-        let hint = if self.tag_keys.is_some() {
+        let hint = if self.from.is_empty() {
+            "have a trusted signer push a signed tag (`git tag -s`) on the deployed commit"
+                .to_string()
+        } else if self.tag_keys.is_some() {
             format!(
                 "ask someone in {} to approve the deployment, or have a trusted signer push a signed tag (`git tag -s`) on the deployed commit",
                 self.from.describe()
@@ -532,5 +535,28 @@ mod tests {
             ["keys are only used with `signed_tags = true`"]
         );
         assert!(config_errors("from = [\"eve\"]").is_empty());
+    }
+
+    #[test]
+    fn tags_only_without_a_signed_tag_says_so() {
+        let keys = "signed_tags = true\nallowed_signers = 'release@acme.dev ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILaDM5eOQc0d/oHqvWkJAAqdGOE24NZRzw3dJrcOtBwz'";
+        let e = run(keys, Some("alice"), vec![approval("dave", Approved, 1)]);
+        assert_eq!(e.outcome, Outcome::Fail);
+        let f = &e.findings[0];
+        assert!(
+            f.message.contains("from nobody (no `from` is given"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|l| l.starts_with("no annotated tag points at")),
+            "{f:?}"
+        );
+        assert_eq!(
+            f.remediation.as_deref(),
+            Some("have a trusted signer push a signed tag (`git tag -s`) on the deployed commit")
+        );
     }
 }
