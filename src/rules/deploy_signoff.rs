@@ -248,6 +248,11 @@ impl Rule for DeploySignoffRule {
             );
         }
 
+        let among = if self.from.is_empty() {
+            "those who may sign off (`from` is empty)".to_string()
+        } else {
+            self.from.describe()
+        };
         let mut approved = Vec::new();
         let mut findings = Vec::new();
         let mut notes = Vec::new();
@@ -261,10 +266,10 @@ impl Rule for DeploySignoffRule {
                         .remediation(format!("resolve {}'s objection; they must approve before this deployment can proceed", a.by)),
                 ),
                 (ApprovalState::Rejected, false) => {
-                    notes.push(format!("{} rejected, but is not among {}", a.by, self.from.describe()))
+                    notes.push(format!("{} rejected, but is not among {among}", a.by))
                 }
                 (ApprovalState::Approved, false) => {
-                    notes.push(format!("{} approved, but is not among {}", a.by, self.from.describe()))
+                    notes.push(format!("{} approved, but is not among {among}", a.by))
                 }
                 (ApprovalState::Approved, true)
                     if !self.allow_requester && requester.as_deref() == Some(login.as_str()) =>
