@@ -18,6 +18,20 @@ pub struct SignedRepo {
     pub tags: Vec<(String, String)>,
 }
 
+impl Drop for SignedRepo {
+    /// Stop the gpg agents the fixture's homes started, before the
+    /// directory goes away.
+    fn drop(&mut self) {
+        for home in ["gnupg-sign", "gnupg-verify"] {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(self.path(home))
+                .args(["--kill", "gpg-agent"])
+                .output();
+        }
+    }
+}
+
 /// A signature and the exact bytes it signs.
 pub struct Signed {
     pub payload: String,
