@@ -19,5 +19,6 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
+pub mod signing;
 pub mod sources;
 pub mod trailers;

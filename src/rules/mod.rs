@@ -7,12 +7,15 @@
 //! [`Evaluation`]. Adding a kind means adding a file and one line to
 //! [`registry::KINDS`].
 
+pub mod dco;
+pub mod deploy_signoff;
 pub mod hints;
 pub mod message;
 pub mod principals;
 pub mod refs;
 pub mod registry;
 pub mod review;
+pub mod signed_commits;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -3,7 +3,8 @@
 
 use schemars::{Schema, SchemaGenerator};
 
-use super::{ConfigError, Rule, RuleConfig, build, message, refs, review};
+use super::{ConfigError, Rule, RuleConfig, build};
+use super::{dco, deploy_signoff, message, refs, review, signed_commits};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -32,6 +33,9 @@ pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<refs::RefConfig>("ref", refs::EXAMPLE),
     RuleKind::of::<message::MessageConfig>("message", message::EXAMPLE),
     RuleKind::of::<review::ReviewConfig>("review", review::EXAMPLE),
+    RuleKind::of::<dco::DcoConfig>("dco", dco::EXAMPLE),
+    RuleKind::of::<signed_commits::SignedCommitsConfig>("signed-commits", signed_commits::EXAMPLE),
+    RuleKind::of::<deploy_signoff::DeploySignoffConfig>("deploy-signoff", deploy_signoff::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {
