@@ -3,7 +3,7 @@
 
 use schemars::{Schema, SchemaGenerator};
 
-use super::{ConfigError, Rule, RuleConfig, build, message, refs};
+use super::{ConfigError, Rule, RuleConfig, build, deploy_window, message, refs};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -31,6 +31,7 @@ impl RuleKind {
 pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<refs::RefConfig>("ref", refs::EXAMPLE),
     RuleKind::of::<message::MessageConfig>("message", message::EXAMPLE),
+    RuleKind::of::<deploy_window::DeployWindowConfig>("deploy-window", deploy_window::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {
