@@ -314,7 +314,10 @@ fn build_window(
             (s, e) => return Err(s.err().into_iter().chain(e.err()).collect()),
         };
         (
-            Shape::CronPair { start, end },
+            Shape::CronPair {
+                start: Box::new(start),
+                end: Box::new(end),
+            },
             format!("from cron `{}` until cron `{}`", cs.get_ref(), ce.get_ref()),
         )
     } else if argo {
@@ -328,7 +331,10 @@ fn build_window(
             (c, d) => return Err(c.err().into_iter().chain(d.err()).collect()),
         };
         (
-            Shape::CronDuration { cron, duration },
+            Shape::CronDuration {
+                cron: Box::new(cron),
+                duration,
+            },
             format!("cron `{}` for {}", c.get_ref(), d.get_ref()),
         )
     } else {

@@ -27,9 +27,9 @@ pub enum Shape {
     },
     /// GitLab-style freeze: active from the latest `start` firing until the
     /// first `end` firing after it.
-    CronPair { start: Cron, end: Cron },
+    CronPair { start: Box<Cron>, end: Box<Cron> },
     /// Argo-CD-style window: each firing of `cron` opens it for `duration`.
-    CronDuration { cron: Cron, duration: Duration },
+    CronDuration { cron: Box<Cron>, duration: Duration },
     /// From one instant to another.
     Absolute {
         from: DateTime<Utc>,
