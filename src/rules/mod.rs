@@ -7,11 +7,13 @@
 //! [`Evaluation`]. Adding a kind means adding a file and one line to
 //! [`registry::KINDS`].
 
+pub mod checks;
 pub mod deploy_window;
 pub mod message;
 pub mod principals;
 pub mod refs;
 pub mod registry;
+pub mod size;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -3,7 +3,7 @@
 
 use schemars::{Schema, SchemaGenerator};
 
-use super::{ConfigError, Rule, RuleConfig, build, deploy_window, message, refs};
+use super::{ConfigError, Rule, RuleConfig, build, checks, deploy_window, message, refs, size};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -32,6 +32,8 @@ pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<refs::RefConfig>("ref", refs::EXAMPLE),
     RuleKind::of::<message::MessageConfig>("message", message::EXAMPLE),
     RuleKind::of::<deploy_window::DeployWindowConfig>("deploy-window", deploy_window::EXAMPLE),
+    RuleKind::of::<checks::ChecksConfig>("checks", checks::EXAMPLE),
+    RuleKind::of::<size::SizeConfig>("size", size::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {
