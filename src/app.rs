@@ -105,6 +105,9 @@ fn check(args: &CheckArgs) -> ExitStatus {
             dry_run: args.dry_run,
             policy_source_ref: None,
             notices,
+            override_reason: std::env::var(crate::env_vars::gatehouse::GATEHOUSE_OVERRIDE_REASON)
+                .ok()
+                .filter(|r| !r.trim().is_empty()),
         },
     );
     if let Err(status) = write_reports(args, &decision) {

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::decision::{Decision, Outcome, PolicyRef, RuleResult, Subject, Verdict};
+use crate::decision::{Decision, Outcome, Override, PolicyRef, RuleResult, Subject, Verdict};
 use crate::facts::Facts;
+use crate::overrides::{self, Attempt};
 use crate::policy::Policy;
 use crate::rules::RuleInput;
 
@@ -19,6 +20,9 @@ pub struct EvalOptions {
     pub policy_source_ref: Option<String>,
     /// Notices gathered before evaluation (for example from the source).
     pub notices: Vec<String>,
+    /// `GATEHOUSE_OVERRIDE_REASON`, when set and not blank: invokes a rule's
+    /// break-glass override in a deployment and is its recorded reason.
+    pub override_reason: Option<String>,
 }
 
 /// Evaluate every rule of `policy` against `facts`.
@@ -32,6 +36,13 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
         now: options.now,
         environment: environment.as_deref(),
     };
+
+    let override_context = overrides::Context {
+        facts,
+        environment: input.environment,
+        reason: options.override_reason.as_deref(),
+    };
+    let mut granted: Vec<Override> = Vec::new();
 
     let rules: Vec<RuleResult> = policy
         .rules
@@ -47,6 +58,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                 findings: Vec::new(),
                 evidence: Vec::new(),
                 policy_line: Some(rule.line),
+                overridden: false,
             };
             match rule.when.applies(facts, input.environment) {
                 Err(reason) => result.summary = Some(reason),
@@ -56,6 +68,16 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                     result.summary = evaluation.summary;
                     result.findings = evaluation.findings;
                     result.evidence = evaluation.evidence;
+                }
+            }
+            if result.outcome == Outcome::Fail {
+                match overrides::attempt(&rule.overrides, &result, &override_context) {
+                    Attempt::NotInvoked => {}
+                    Attempt::Refused(finding) => result.findings.push(finding),
+                    Attempt::Granted(record) => {
+                        result.overridden = true;
+                        granted.push(record);
+                    }
                 }
             }
             result
@@ -92,7 +114,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
         tally: Decision::tally(&rules),
         rules,
         notices,
-        overrides: Vec::new(),
+        overrides: granted,
     }
 }
 
@@ -114,6 +136,7 @@ mod tests {
                 dry_run: false,
                 policy_source_ref: None,
                 notices: Vec::new(),
+                override_reason: None,
             },
         )
     }

@@ -12,6 +12,7 @@ pub mod env_vars;
 pub mod exit;
 pub mod explain;
 pub mod facts;
+pub mod overrides;
 pub mod pattern;
 pub mod policy;
 pub mod report;

@@ -11,10 +11,19 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::DiagnosticKind;
 use super::{AuditConfig, Policy, PolicyDiagnostic, PolicyError, PolicyRule, Severity, WhenConfig};
+use crate::overrides::{Overridability, OverrideConfig};
 use crate::rules::{self, ConfigError};
 
 /// Keys every `[[rule]]` table may have, whatever its kind.
-pub const COMMON_RULE_KEYS: [&str; 5] = ["id", "kind", "severity", "description", "when"];
+pub const COMMON_RULE_KEYS: [&str; 7] = [
+    "id",
+    "kind",
+    "severity",
+    "description",
+    "when",
+    "override",
+    "overridable",
+];
 
 /// Top-level keys of a policy file.
 const TOP_LEVEL_KEYS: [&str; 3] = ["version", "audit", "rule"];
@@ -40,6 +49,10 @@ struct RuleCommon {
     description: Option<String>,
     #[serde(default)]
     when: WhenConfig,
+    /// Break-glass: see [`crate::overrides`].
+    #[serde(rename = "override")]
+    override_config: Option<Spanned<OverrideConfig>>,
+    overridable: Option<bool>,
 }
 
 /// Parse and validate a policy. `origin` names the file in diagnostics.
@@ -241,6 +254,14 @@ fn parse_rule(
         }
     };
 
+    let overrides = match Overridability::from_config(common.override_config, common.overridable) {
+        Ok(o) => Some(o),
+        Err(errors) => {
+            diags.extend(errors);
+            None
+        }
+    };
+
     let de = ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(specific)));
     let rule = match (kind.build)(de) {
         Ok(rule) => Some(rule),
@@ -263,6 +284,7 @@ fn parse_rule(
         severity: common.severity,
         description: common.description,
         when: when?,
+        overrides: overrides?,
         line: line_of(text, span.start),
         rule: rule?,
     })

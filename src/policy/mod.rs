@@ -93,6 +93,8 @@ pub struct PolicyRule {
     pub severity: Severity,
     pub description: Option<String>,
     pub when: When,
+    /// Whether a failure of this rule may be overridden (break-glass).
+    pub overrides: crate::overrides::Overridability,
     /// 1-based line of the `[[rule]]` header (or the rule's first key).
     pub line: usize,
     pub rule: Box<dyn Rule>,
