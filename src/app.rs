@@ -72,7 +72,9 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
             policy::DISCOVERY_ORDER.join(", ")
         ));
     }
-    Ok((source.parse()?, notices))
+    let policy = source.parse()?;
+    notices.extend(policy.notices.iter().cloned());
+    Ok((policy, notices))
 }
 
 fn check(args: &CheckArgs) -> ExitStatus {
@@ -189,6 +191,9 @@ fn validate(file: Option<&Path>) -> ExitStatus {
                     format!(": {}", ids.join(", "))
                 }
             ));
+            for notice in &policy.notices {
+                print(&format!("note: {}\n", sanitize::terminal_line(notice)));
+            }
             ExitStatus::Allowed
         }
         Err(e) => report_policy_error(&e),

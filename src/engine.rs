@@ -57,7 +57,8 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                 summary: None,
                 findings: Vec::new(),
                 evidence: Vec::new(),
-                policy_line: Some(rule.line),
+                // A rule taken unchanged from a pack has no line in the policy file.
+                policy_line: rule.pack.is_none().then_some(rule.line),
                 overridden: false,
             };
             match rule.when.applies(facts, input.environment) {

@@ -90,6 +90,11 @@ pub fn policy_schema() -> Value {
         "required": ["version"],
         "properties": {
             "version": { "description": "Policy format version.", "const": 1 },
+            "extends": {
+                "description": "Policy packs embedded in gatehouse whose rules this policy builds on (`builtin:baseline`, `builtin:production`). A local rule with a pack rule's id sets keys of that rule.",
+                "type": "array",
+                "items": { "type": "string", "enum": crate::policy::packs::names() }
+            },
             "audit": audit,
             "rule": {
                 "description": "The rules, each a `[[rule]]` table.",
