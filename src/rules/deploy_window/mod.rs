@@ -205,7 +205,13 @@ impl DeployWindowConfig {
 
 fn parse_zone(name: &Spanned<String>) -> Result<Tz, PolicyDiagnostic> {
     let text = name.get_ref();
-    if let Ok(tz) = text.parse::<Tz>() {
+    // Legacy names without a region (`EST`, `CET`, `EST5EDT`) are in the tz
+    // database but are not what people mean: `EST` never observes daylight
+    // saving. Only UTC itself is accepted without a `Area/Location` name.
+    let legacy = !text.contains('/') && !matches!(text.as_str(), "UTC" | "GMT");
+    if let Ok(tz) = text.parse::<Tz>()
+        && !legacy
+    {
         return Ok(tz);
     }
     let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
@@ -214,9 +220,23 @@ fn parse_zone(name: &Spanned<String>) -> Result<Tz, PolicyDiagnostic> {
         .map(|t| t.name())
         .find(|n| n.eq_ignore_ascii_case(text))
         .or_else(|| did_you_mean(text, names));
+    let looks_like_abbreviation = (2..=5).contains(&text.len())
+        && text.chars().all(|c| c.is_ascii_uppercase())
+        || text.starts_with(['+', '-'])
+        || text.starts_with("UTC+")
+        || text.starts_with("UTC-")
+        || text.starts_with("GMT+")
+        || text.starts_with("GMT-");
+    let looks_like_abbreviation = looks_like_abbreviation || legacy;
+    let suggestion = suggestion.filter(|_| !looks_like_abbreviation);
     let help = match suggestion {
         Some(s) => format!("did you mean `{s}`? Zones are IANA names, case-sensitive"),
-        None => "use an IANA zone name such as `Europe/Berlin`, `America/New_York` or `UTC`; an abbreviation like `CET` or an offset like `+01:00` does not follow daylight saving".to_string(),
+        None if looks_like_abbreviation => format!(
+            "`{text}` is an abbreviation or a fixed offset, which does not follow daylight saving; use the IANA name of the place, such as `Europe/Berlin` or `America/New_York`"
+        ),
+        None => {
+            "use an IANA zone name such as `Europe/Berlin`, `America/New_York` or `UTC`".to_string()
+        }
     };
     Err(PolicyDiagnostic::new(
         DiagnosticKind::BadValue,

@@ -406,3 +406,23 @@ fn cron_firings_agree_with_an_independent_implementation() {
         }
     }
 }
+
+#[test]
+fn zones_must_be_real_places_or_utc() {
+    for ok in ["UTC", "Europe/Berlin", "America/New_York", "Etc/UTC"] {
+        let config: DeployWindowConfig = toml::from_str(&format!("timezone = \"{ok}\"")).unwrap();
+        assert!(config.build().is_ok(), "{ok}");
+    }
+    for bad in [
+        "EST",
+        "CET",
+        "EST5EDT",
+        "CEST",
+        "+01:00",
+        "Europe/Berlim",
+        "europe/berlin",
+    ] {
+        let config: DeployWindowConfig = toml::from_str(&format!("timezone = \"{bad}\"")).unwrap();
+        assert!(config.build().is_err(), "{bad}");
+    }
+}
