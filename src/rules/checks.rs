@@ -181,10 +181,16 @@ impl Rule for ChecksRule {
                         state(c)
                     ));
                 }
-                findings.push(f.remediation(format!(
-                    "run the `{pattern}` job on {} and wait for it to succeed",
-                    short_sha(head)
-                )));
+                let fix = match (&self.app, foreign.is_empty()) {
+                    (Some(app), false) => format!(
+                        "the check must be reported by `{app}`: a status posted by another app never counts"
+                    ),
+                    _ => format!(
+                        "run the `{pattern}` job on {} and wait for it to succeed",
+                        short_sha(head)
+                    ),
+                };
+                findings.push(f.remediation(fix));
                 continue;
             }
             for c in counted {
