@@ -71,7 +71,9 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                     result.evidence = evaluation.evidence;
                 }
             }
-            if result.outcome == Outcome::Fail {
+            // Break-glass is for failures that block; a warning needs no override.
+            if result.outcome == Outcome::Fail && result.severity == crate::policy::Severity::Block
+            {
                 match overrides::attempt(&rule.overrides, &result, &override_context) {
                     Attempt::NotInvoked => {}
                     Attempt::Refused(finding) => result.findings.push(finding),

@@ -545,6 +545,17 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_needs_no_override() {
+        let p = policy(&format!("severity = \"warn\"\n{OVERRIDE}"));
+        let f = pr(&["emergency"], vec![review("bob", ReviewState::Approved)]);
+        let d = decide(&p, &f, None, None);
+        assert_eq!(d.verdict, Verdict::Allow);
+        assert!(d.overrides.is_empty());
+        assert!(!d.rules[0].overridden);
+        assert_eq!(d.tally.warned, 1);
+    }
+
+    #[test]
     fn an_override_without_approvers_is_a_policy_error() {
         let text = "version = 1\n[[rule]]\nid = \"a\"\nkind = \"ref\"\ntags = [\"v*\"]\noverride = { labels = [\"x\"], approvers = [] }\n";
         let e = crate::policy::parse("p.toml", text).unwrap_err();
