@@ -58,6 +58,11 @@ Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
 default policy is used and the report says so.
 
+Break-glass: a rule with `override = { … }` lets its failure through when the change
+carries one of its labels, or a deployment sets GATEHOUSE_OVERRIDE_REASON=\"why\", and
+an approver who is not the author or requester approved; the report shows
+\"allow (overridden)\" and the audit record names who and why.
+
 Exit codes: 0 allowed, 1 blocked, 2 usage or policy error, 3 indeterminate (blocked).";
 
 #[derive(Debug, Clone, Args)]

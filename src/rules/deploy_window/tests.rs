@@ -426,3 +426,39 @@ fn zones_must_be_real_places_or_utc() {
         assert!(config.build().is_err(), "{bad}");
     }
 }
+
+/// Crons resolve the daylight-saving edges the way weekly windows do: a
+/// firing in the spring-forward gap happens when the clock jumps, a firing in
+/// the repeated hour happens once, at its first occurrence.
+#[test]
+fn cron_firings_on_transition_days_follow_the_same_rule() {
+    let berlin: Tz = "Europe/Berlin".parse().unwrap();
+    let firings = |pattern: &str, from: DateTime<Utc>, n: usize| -> Vec<DateTime<Utc>> {
+        parse::cron(pattern, &(0..0))
+            .unwrap()
+            .iter_after(from.with_timezone(&berlin))
+            .take(n)
+            .map(|t| t.with_timezone(&Utc))
+            .collect()
+    };
+    // 02:30 does not exist on 2026-03-29: the firing is at 03:00 CEST (01:00 UTC).
+    assert_eq!(
+        firings("30 2 * * *", utc(2026, 3, 28, 12, 0), 2),
+        [utc(2026, 3, 29, 1, 0), utc(2026, 3, 30, 0, 30)]
+    );
+    // 02:30 happens twice on 2026-10-25: the firing is the first, 02:30 CEST (00:30 UTC).
+    assert_eq!(
+        firings("30 2 * * *", utc(2026, 10, 24, 12, 0), 2),
+        [utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)]
+    );
+    // And a cron + duration window opened in the gap opens at the jump.
+    let r = rule(
+        r#"
+timezone = "Europe/Berlin"
+allow = [{ cron = "30 2 * * sun", duration = "1h" }]
+"#,
+    );
+    assert!(!allowed(&r, utc(2026, 3, 29, 0, 59)));
+    assert!(allowed(&r, utc(2026, 3, 29, 1, 0)));
+    assert!(!allowed(&r, utc(2026, 3, 29, 2, 0)));
+}
