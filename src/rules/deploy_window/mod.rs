@@ -126,12 +126,31 @@ pub struct WindowConfig {
     /// How long each `cron` firing keeps the window open (`90m`, `1h30m`, `3d`).
     #[schemars(with = "Option<String>")]
     duration: Option<Spanned<String>>,
-    /// Start of a one-off period (`2026-12-19`, `2026-12-19T18:00`, or RFC 3339).
+    /// Start of a one-off period (`"2026-12-19"`, `"2026-12-19T18:00"`, RFC 3339,
+    /// or a TOML date-time written without quotes).
     #[schemars(with = "Option<String>")]
-    from: Option<Spanned<String>>,
+    from: Option<Spanned<DateTimeValue>>,
     /// End of the one-off period (exclusive).
     #[schemars(with = "Option<String>")]
-    to: Option<Spanned<String>>,
+    to: Option<Spanned<DateTimeValue>>,
+}
+
+/// A date-time as written: a string, or a TOML date-time (`2026-12-19`,
+/// `2026-12-19T18:00:00`, `2026-12-19T18:00:00+01:00`) without quotes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DateTimeValue {
+    Text(String),
+    Toml(toml::value::Datetime),
+}
+
+impl DateTimeValue {
+    fn text(&self) -> String {
+        match self {
+            DateTimeValue::Text(s) => s.clone(),
+            DateTimeValue::Toml(d) => d.to_string(),
+        }
+    }
 }
 
 /// `days` as written: one string or a list of strings.
@@ -361,8 +380,9 @@ fn build_window(
         let (Some(f), Some(t)) = (&w.from, &w.to) else {
             return Err(missing(if w.from.is_none() { "from" } else { "to" }));
         };
-        let from = parse::date_time(f.get_ref(), &f.span(), tz);
-        let to = parse::date_time(t.get_ref(), &t.span(), tz);
+        let (from_text, to_text) = (f.get_ref().text(), t.get_ref().text());
+        let from = parse::date_time(&from_text, &f.span(), tz);
+        let to = parse::date_time(&to_text, &t.span(), tz);
         let (from, to) = match (from, to) {
             (Ok(f), Ok(t)) => (f, t),
             (f, t) => return Err(f.err().into_iter().chain(t.err()).collect()),
@@ -371,11 +391,7 @@ fn build_window(
             return Err(vec![
                 PolicyDiagnostic::new(
                     DiagnosticKind::BadValue,
-                    format!(
-                        "`from` ({}) is not before `to` ({})",
-                        f.get_ref(),
-                        t.get_ref()
-                    ),
+                    format!("`from` ({from_text}) is not before `to` ({to_text})"),
                 )
                 .at(Some(t.span()), "ends before it starts")
                 .help("`to` is the exclusive end of the period: it must come after `from`"),

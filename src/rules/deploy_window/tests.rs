@@ -462,3 +462,31 @@ allow = [{ cron = "30 2 * * sun", duration = "1h" }]
     assert!(allowed(&r, utc(2026, 3, 29, 1, 0)));
     assert!(!allowed(&r, utc(2026, 3, 29, 2, 0)));
 }
+
+#[test]
+fn toml_date_times_need_no_quotes() {
+    let quoted = rule(YEAR_END);
+    let bare = rule(
+        r#"
+timezone = "Europe/Berlin"
+allow = [{ name = "office hours", days = "mon-fri", start = "09:00", end = "17:00" }]
+deny = [{ name = "year-end freeze", from = 2026-12-19, to = 2027-01-04T09:00:00, reason = "holidays" }]
+"#,
+    );
+    for t in [
+        utc(2026, 12, 18, 15, 59),
+        utc(2026, 12, 18, 23, 0),
+        utc(2027, 1, 4, 7, 59),
+        utc(2027, 1, 4, 8, 0),
+    ] {
+        assert_eq!(allowed(&quoted, t), allowed(&bare, t), "{t}");
+    }
+    let offset = rule(
+        r#"
+timezone = "Europe/Berlin"
+deny = [{ from = 2026-12-24T10:00:00+01:00, to = 2026-12-24T11:00:00Z }]
+"#,
+    );
+    assert!(!allowed(&offset, utc(2026, 12, 24, 9, 0)));
+    assert!(allowed(&offset, utc(2026, 12, 24, 11, 0)));
+}
