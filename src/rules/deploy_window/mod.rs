@@ -52,8 +52,9 @@ const HORIZON_DAYS: i64 = 366;
 /// Why: deploys during a holiday freeze or at 17:55 on a Friday are how
 /// outages start when nobody is there to fix them.
 ///
-/// Windows, each with an optional `name` and `reason` (shown to the user), in
-/// one of four shapes:
+/// Windows (keys `name`, `reason`, `days`, `start`, `end`, `cron_start`,
+/// `cron_end`, `cron`, `duration`, `from`, `to`), each with an optional `name`
+/// and `reason` (shown to the user), in one of four shapes:
 /// - weekly: `days` (`"mon-fri"`, `["mon-thu", "sat"]`, ranges inclusive and
 ///   may wrap: `"fri-mon"`; default every day) with `start` and `end` as
 ///   `HH:MM`; an `end` at or before `start` ends on the next day (`22:00` to
