@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand};
 
+use crate::hook::HookKind;
 use crate::report::Format;
 use crate::sources::{SourceKind, SourceOptions};
 
@@ -44,6 +45,63 @@ pub enum Command {
         /// A rule kind, as written in `kind = "…"`.
         kind: Option<String>,
     },
+    /// Install or remove the git pre-push hook that gates what you push.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+const HOOK_INSTALL_HELP: &str = "\
+The hook runs `gatehouse hook run pre-push` on every `git push`: it gates exactly
+the commits each pushed ref adds to the remote (for a new branch, the commits the
+remote does not have yet; deletions are skipped) under the policy of the commit
+the remote already has, and refuses the push when the policy blocks or cannot
+decide. Ask what CI would decide without pushing with `gatehouse check --dry-run`.
+
+The hook is written to the hooks directory git uses (`core.hooksPath` when set,
+otherwise .git/hooks) and carries a marker line, so `gatehouse hook uninstall`
+removes only a hook gatehouse wrote. An existing hook that gatehouse did not
+write is left alone unless --force is given; it is then kept as
+`pre-push.gatehouse-backup` and put back by `gatehouse hook uninstall`.
+
+Examples:
+  gatehouse hook install
+  gatehouse hook install --repo ../api --force
+  gatehouse hook uninstall";
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the hook into the repository's hooks directory.
+    #[command(after_help = HOOK_INSTALL_HELP)]
+    Install {
+        /// Which hook.
+        #[arg(long, value_enum, default_value_t = HookKind::PrePush)]
+        hook: HookKind,
+        /// Replace an existing hook that gatehouse did not write (it is kept as a backup).
+        #[arg(long)]
+        force: bool,
+        /// The repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Remove the hook gatehouse installed (and put back one it replaced).
+    Uninstall {
+        /// Which hook.
+        #[arg(long, value_enum, default_value_t = HookKind::PrePush)]
+        hook: HookKind,
+        /// The repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Run by the installed hook: reads git's hook input from standard input.
+    #[command(hide = true)]
+    Run {
+        /// The hook git is running.
+        #[arg(value_enum)]
+        hook: HookKind,
+        /// The arguments git passes the hook (for pre-push: remote name and URL).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 const CHECK_HELP: &str = "\
@@ -56,7 +114,9 @@ Examples:
 
 Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
-default policy is used and the report says so.
+default policy is used and the report says so. When a run gates a local
+range (no --facts), the policy is read from the base commit's tree, never from
+the change under review; a note says so, and another when the range edits it.
 
 Break-glass: a rule with `override = { … }` lets its failure through when the change
 carries one of its labels, or a deployment sets GATEHOUSE_OVERRIDE_REASON=\"why\", and
@@ -76,10 +136,24 @@ pub struct SourceArgs {
     /// The repository to gate.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo: PathBuf,
-    /// Base revision of the range (default: the merge-base with the default branch).
+    /// Base revision of the range: commits reachable from it are not gated
+    /// (default: the default branch, see --help).
+    ///
+    /// Any rev-spec (`main`, `origin/main`, a commit id, `HEAD~3`). Without it
+    /// the local git source chooses, and a note says what: the default branch
+    /// (`origin/HEAD`, else `main`, `master`, `origin/main`, `origin/master`)
+    /// when the head has commits that are not on it; else the upstream of the
+    /// head's branch when it has unpushed commits; else the head's parent, so
+    /// only the last commit is gated. Changed files are counted from the
+    /// merge-base with the head. When --policy is absent, the policy is read
+    /// from this commit, not from the working tree.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
-    /// Head revision of the range.
+    /// Head revision of the range (default: HEAD).
+    ///
+    /// Any rev-spec. A branch or tag name gates that ref
+    /// (`refs/heads/…`, `refs/tags/…`); a detached HEAD or a commit id gates
+    /// no branch, and a note says so.
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
     /// The deployment environment being gated (matches `when.environments`).
@@ -96,6 +170,7 @@ impl SourceArgs {
             base: self.base.clone(),
             head: self.head.clone(),
             environment: self.environment.clone(),
+            ci: None,
         }
     }
 }

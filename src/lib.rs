@@ -6,12 +6,14 @@
 
 pub mod app;
 pub mod cli;
+pub mod codeowners;
 pub mod decision;
 pub mod engine;
 pub mod env_vars;
 pub mod exit;
 pub mod explain;
 pub mod facts;
+pub mod hook;
 pub mod overrides;
 pub mod pattern;
 pub mod policy;
@@ -19,3 +21,4 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod sources;
+pub mod trailers;

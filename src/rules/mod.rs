@@ -9,10 +9,12 @@
 
 pub mod checks;
 pub mod deploy_window;
+pub mod hints;
 pub mod message;
 pub mod principals;
 pub mod refs;
 pub mod registry;
+pub mod review;
 pub mod size;
 #[cfg(test)]
 pub(crate) mod testing;

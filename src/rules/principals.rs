@@ -14,7 +14,7 @@ use crate::decision::Finding;
 use crate::facts::Facts;
 use crate::policy::{DiagnosticKind, PolicyDiagnostic};
 
-/// A validated list of users and `@org/team` references.
+/// A validated list of users and `@org/team` (or GitLab `@group`) references.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principals {
     users: Vec<String>,
@@ -29,9 +29,9 @@ impl Principals {
         for entry in list {
             let text = entry.get_ref().trim();
             if let Some(team) = text.strip_prefix('@') {
-                let valid = team
-                    .split_once('/')
-                    .is_some_and(|(org, slug)| is_name(org) && slug.split('/').all(is_name));
+                // GitHub teams are `org/team`; GitLab groups may be top-level (`@group`)
+                // or nested (`@group/subgroup/…`).
+                let valid = team.split('/').all(is_name);
                 if valid {
                     principals.teams.push(team.to_string());
                 } else {
@@ -40,8 +40,8 @@ impl Principals {
                             DiagnosticKind::BadValue,
                             format!("`{text}` is not a team reference"),
                         )
-                        .at(Some(entry.span()), "expected `@org/team`")
-                        .help("teams are written `@org/team` (GitLab: `@group/subgroup`); users without `@`"),
+                        .at(Some(entry.span()), "expected `@org/team` or `@group`")
+                        .help("teams are written `@org/team` (GitLab: `@group` or `@group/subgroup`); users without `@`"),
                     );
                 }
             } else if is_name(text) {
@@ -162,8 +162,8 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_diagnosed() {
-        let errors = Principals::parse(&spanned(&["@acme", "bob smith", "@/x"])).unwrap_err();
-        assert_eq!(errors.len(), 3);
+        let errors = Principals::parse(&spanned(&["@", "bob smith", "@/x", "@a//b"])).unwrap_err();
+        assert_eq!(errors.len(), 4);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use schemars::{Schema, SchemaGenerator};
 
-use super::{ConfigError, Rule, RuleConfig, build, checks, deploy_window, message, refs, size};
+use super::{
+    ConfigError, Rule, RuleConfig, build, checks, deploy_window, message, refs, review, size,
+};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -34,6 +36,7 @@ pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<deploy_window::DeployWindowConfig>("deploy-window", deploy_window::EXAMPLE),
     RuleKind::of::<checks::ChecksConfig>("checks", checks::EXAMPLE),
     RuleKind::of::<size::SizeConfig>("size", size::EXAMPLE),
+    RuleKind::of::<review::ReviewConfig>("review", review::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {
