@@ -73,7 +73,9 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
             policy::DISCOVERY_ORDER.join(", ")
         ));
     }
-    Ok((source.parse()?, notices))
+    let policy = source.parse()?;
+    notices.extend(policy.notices.iter().cloned());
+    Ok((policy, notices))
 }
 
 /// The policy a check evaluates, with notices and the commit it was read
@@ -163,6 +165,9 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
             dry_run: args.dry_run,
             policy_source_ref,
             notices,
+            override_reason: std::env::var(crate::env_vars::gatehouse::GATEHOUSE_OVERRIDE_REASON)
+                .ok()
+                .filter(|r| !r.trim().is_empty()),
         },
     );
     if let Err(status) = write_reports(args, &decision) {
@@ -244,6 +249,9 @@ fn validate(file: Option<&Path>) -> ExitStatus {
                     format!(": {}", ids.join(", "))
                 }
             ));
+            for notice in &policy.notices {
+                print(&format!("note: {}\n", sanitize::terminal_line(notice)));
+            }
             ExitStatus::Allowed
         }
         Err(e) => report_policy_error(&e),

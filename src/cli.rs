@@ -118,6 +118,11 @@ default policy is used and the report says so. When a run gates a local
 range (no --facts), the policy is read from the base commit's tree, never from
 the change under review; a note says so, and another when the range edits it.
 
+Break-glass: a rule with `override = { … }` lets its failure through when the change
+carries one of its labels, or a deployment sets GATEHOUSE_OVERRIDE_REASON=\"why\", and
+an approver who is not the author or requester approved; the report shows
+\"allow (overridden)\" and the audit record names who and why.
+
 Exit codes: 0 allowed, 1 blocked, 2 usage or policy error, 3 indeterminate (blocked).";
 
 #[derive(Debug, Clone, Args)]

@@ -88,6 +88,11 @@ pub struct RuleResult {
     /// 1-based line of the rule in the policy file, for reports that point at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_line: Option<usize>,
+    /// The rule failed but a break-glass override let it through (see
+    /// `Decision.overrides`). The outcome stays `fail`: an overridden rule is
+    /// "allow (overridden)", never a pass.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overridden: bool,
 }
 
 impl RuleResult {
@@ -95,7 +100,7 @@ impl RuleResult {
     pub fn blocks(&self) -> bool {
         match self.outcome {
             Outcome::Error => true,
-            Outcome::Fail => self.severity == Severity::Block,
+            Outcome::Fail => self.severity == Severity::Block && !self.overridden,
             Outcome::Pass | Outcome::Skipped => false,
         }
     }
@@ -145,6 +150,9 @@ pub struct Tally {
     pub warned: usize,
     pub skipped: usize,
     pub errors: usize,
+    /// Failed rules let through by a break-glass override.
+    #[serde(default)]
+    pub overridden: usize,
 }
 
 /// The decision of one gate run.
@@ -218,6 +226,7 @@ impl Decision {
                 Outcome::Pass => t.passed += 1,
                 Outcome::Skipped => t.skipped += 1,
                 Outcome::Error => t.errors += 1,
+                Outcome::Fail if r.overridden => t.overridden += 1,
                 Outcome::Fail if r.severity == Severity::Warn => t.warned += 1,
                 Outcome::Fail => t.failed += 1,
             }

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::decision::{Decision, Outcome, PolicyRef, RuleResult, Subject, Verdict};
+use crate::decision::{Decision, Outcome, Override, PolicyRef, RuleResult, Subject, Verdict};
 use crate::facts::Facts;
+use crate::overrides::{self, Attempt};
 use crate::policy::Policy;
 use crate::rules::RuleInput;
 
@@ -19,6 +20,9 @@ pub struct EvalOptions {
     pub policy_source_ref: Option<String>,
     /// Notices gathered before evaluation (for example from the source).
     pub notices: Vec<String>,
+    /// `GATEHOUSE_OVERRIDE_REASON`, when set and not blank: invokes a rule's
+    /// break-glass override in a deployment and is its recorded reason.
+    pub override_reason: Option<String>,
 }
 
 /// Evaluate every rule of `policy` against `facts`.
@@ -33,6 +37,13 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
         environment: environment.as_deref(),
     };
 
+    let override_context = overrides::Context {
+        facts,
+        environment: input.environment,
+        reason: options.override_reason.as_deref(),
+    };
+    let mut granted: Vec<Override> = Vec::new();
+
     let rules: Vec<RuleResult> = policy
         .rules
         .iter()
@@ -46,7 +57,9 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                 summary: None,
                 findings: Vec::new(),
                 evidence: Vec::new(),
-                policy_line: Some(rule.line),
+                // A rule taken unchanged from a pack has no line in the policy file.
+                policy_line: rule.pack.is_none().then_some(rule.line),
+                overridden: false,
             };
             match rule.when.applies(facts, input.environment) {
                 Err(reason) => result.summary = Some(reason),
@@ -56,6 +69,18 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
                     result.summary = evaluation.summary;
                     result.findings = evaluation.findings;
                     result.evidence = evaluation.evidence;
+                }
+            }
+            // Break-glass is for failures that block; a warning needs no override.
+            if result.outcome == Outcome::Fail && result.severity == crate::policy::Severity::Block
+            {
+                match overrides::attempt(&rule.overrides, &result, &override_context) {
+                    Attempt::NotInvoked => {}
+                    Attempt::Refused(finding) => result.findings.push(finding),
+                    Attempt::Granted(record) => {
+                        result.overridden = true;
+                        granted.push(record);
+                    }
                 }
             }
             result
@@ -92,7 +117,7 @@ pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decisio
         tally: Decision::tally(&rules),
         rules,
         notices,
-        overrides: Vec::new(),
+        overrides: granted,
     }
 }
 
@@ -114,6 +139,7 @@ mod tests {
                 dry_run: false,
                 policy_source_ref: None,
                 notices: Vec::new(),
+                override_reason: None,
             },
         )
     }

@@ -26,6 +26,15 @@ pub fn title(kind: &RuleKind) -> String {
     doc(&schema_of(kind).0).0
 }
 
+/// What every rule and every policy may also say, below the list of kinds.
+const PACKS_AND_OVERRIDES: &str = "
+Every rule may also have a break-glass `override = { labels = [\"emergency\"], approvers = [\"@acme/release\"] }`:
+its failure is let through, on the record, when the change carries a label (or GATEHOUSE_OVERRIDE_REASON
+is set in a deployment) and an approver who is not the author or requester approved; `overridable = false`
+forbids it. A policy may start from a pack: `extends = [\"builtin:baseline\"]` or `[\"builtin:production\"]`;
+a local rule with a pack rule's id sets keys of that rule.
+";
+
 /// A list of every kind with its title.
 pub fn index() -> String {
     let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
@@ -33,6 +42,7 @@ pub fn index() -> String {
     for kind in KINDS {
         let _ = writeln!(out, "  {:<width$}  {}", kind.name, title(kind));
     }
+    out.push_str(PACKS_AND_OVERRIDES);
     out
 }
 

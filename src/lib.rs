@@ -14,6 +14,7 @@ pub mod exit;
 pub mod explain;
 pub mod facts;
 pub mod hook;
+pub mod overrides;
 pub mod pattern;
 pub mod policy;
 pub mod report;

@@ -77,6 +77,17 @@ impl PolicyDiagnostic {
         self
     }
 
+    /// Whether the diagnostic already names its text (a pack's, for example).
+    pub(crate) fn has_source(&self) -> bool {
+        self.source.is_some()
+    }
+
+    /// The name and text of the source this diagnostic points into, when it
+    /// is not the policy file itself (a pack).
+    pub fn own_source(&self) -> Option<(&str, &str)> {
+        self.source.as_deref().map(|s| (s.name(), &**s.inner()))
+    }
+
     pub(crate) fn with_source(mut self, source: NamedSource<Arc<str>>) -> Self {
         self.source = Some(Box::new(source));
         self
@@ -197,6 +208,11 @@ impl fmt::Display for PolicyError {
                     if i > 0 {
                         f.write_str("\n")?;
                     }
+                    // A diagnostic about a pack names the pack and its line.
+                    let (origin, text) = match d.own_source() {
+                        Some((name, own)) if name != origin.as_str() => (name, own),
+                        _ => (origin.as_str(), &**text),
+                    };
                     match d.line_col(text) {
                         Some((line, col)) => write!(f, "{origin}:{line}:{col}: {d}")?,
                         None => write!(f, "{origin}: {d}")?,

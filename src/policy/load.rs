@@ -10,14 +10,24 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::DiagnosticKind;
+use super::packs::{self, Pack};
 use super::{AuditConfig, Policy, PolicyDiagnostic, PolicyError, PolicyRule, Severity, WhenConfig};
+use crate::overrides::{Overridability, OverrideConfig};
 use crate::rules::{self, ConfigError};
 
 /// Keys every `[[rule]]` table may have, whatever its kind.
-pub const COMMON_RULE_KEYS: [&str; 5] = ["id", "kind", "severity", "description", "when"];
+pub const COMMON_RULE_KEYS: [&str; 7] = [
+    "id",
+    "kind",
+    "severity",
+    "description",
+    "when",
+    "override",
+    "overridable",
+];
 
 /// Top-level keys of a policy file.
-const TOP_LEVEL_KEYS: [&str; 3] = ["version", "audit", "rule"];
+const TOP_LEVEL_KEYS: [&str; 4] = ["version", "extends", "audit", "rule"];
 
 /// The policy format versions this gatehouse understands.
 const SUPPORTED_VERSION: u32 = 1;
@@ -26,6 +36,9 @@ const SUPPORTED_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 struct TopLevel {
     version: Option<Spanned<u32>>,
+    /// Packs whose rules this policy builds on (`builtin:baseline`).
+    #[serde(default)]
+    extends: Vec<Spanned<String>>,
     #[serde(default)]
     audit: AuditConfig,
 }
@@ -40,14 +53,27 @@ struct RuleCommon {
     description: Option<String>,
     #[serde(default)]
     when: WhenConfig,
+    /// Break-glass: see [`crate::overrides`].
+    #[serde(rename = "override")]
+    override_config: Option<Spanned<OverrideConfig>>,
+    overridable: Option<bool>,
 }
 
 /// Parse and validate a policy. `origin` names the file in diagnostics.
 ///
 /// All problems found are reported together, not just the first.
 pub fn parse(origin: &str, text: &str) -> Result<Policy, PolicyError> {
+    parse_with_packs(origin, text, packs::find)
+}
+
+/// [`parse`] with another set of packs (tests use packs of their own).
+pub(crate) fn parse_with_packs(
+    origin: &str,
+    text: &str,
+    find_pack: fn(&str) -> Option<&'static Pack>,
+) -> Result<Policy, PolicyError> {
     let mut diags = Vec::new();
-    let policy = parse_inner(text, &mut diags);
+    let policy = parse_inner(text, &mut diags, find_pack);
     match policy {
         Some(mut policy) if diags.is_empty() => {
             policy.origin = origin.to_string();
@@ -61,14 +87,24 @@ pub fn parse(origin: &str, text: &str) -> Result<Policy, PolicyError> {
                 text: shared,
                 diagnostics: diags
                     .into_iter()
-                    .map(|d| d.with_source(source.clone()))
+                    .map(|d| {
+                        if d.has_source() {
+                            d
+                        } else {
+                            d.with_source(source.clone())
+                        }
+                    })
                     .collect(),
             })
         }
     }
 }
 
-fn parse_inner(text: &str, diags: &mut Vec<PolicyDiagnostic>) -> Option<Policy> {
+fn parse_inner(
+    text: &str,
+    diags: &mut Vec<PolicyDiagnostic>,
+    find_pack: fn(&str) -> Option<&'static Pack>,
+) -> Option<Policy> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -120,10 +156,17 @@ fn parse_inner(text: &str, diags: &mut Vec<PolicyDiagnostic>) -> Option<Policy> 
         None => None,
     };
 
-    let rules = match rule_value {
+    let mut notices = Vec::new();
+    let extends = top_level
+        .as_ref()
+        .map(|t| t.extends.as_slice())
+        .unwrap_or_default();
+    let raw = pack_rules(extends, find_pack, diags, &mut notices);
+    let local = match rule_value {
         None => Vec::new(),
-        Some(value) => parse_rules(text, value, diags),
+        Some(value) => rule_tables(value, diags),
     };
+    let rules = build_rules(text, raw, local, diags, &mut notices);
 
     Some(Policy {
         origin: String::new(),
@@ -131,14 +174,15 @@ fn parse_inner(text: &str, diags: &mut Vec<PolicyDiagnostic>) -> Option<Policy> 
         version: version?,
         audit: top_level?.audit,
         rules,
+        notices,
     })
 }
 
-fn parse_rules(
-    text: &str,
-    value: Spanned<DeValue<'_>>,
+/// The `[[rule]]` tables of a `rule` value, each with its span.
+fn rule_tables<'a>(
+    value: Spanned<DeValue<'a>>,
     diags: &mut Vec<PolicyDiagnostic>,
-) -> Vec<PolicyRule> {
+) -> Vec<(DeTable<'a>, Range<usize>)> {
     let span = value.span();
     let DeValue::Array(array) = value.into_inner() else {
         diags.push(
@@ -151,8 +195,7 @@ fn parse_rules(
         );
         return Vec::new();
     };
-    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
-    let mut rules = Vec::new();
+    let mut tables = Vec::new();
     for item in array {
         let item_span = item.span();
         let DeValue::Table(table) = item.into_inner() else {
@@ -163,8 +206,286 @@ fn parse_rules(
             );
             continue;
         };
-        if let Some(rule) = parse_rule(text, table, item_span, &mut seen, diags) {
-            rules.push(rule);
+        tables.push((table, item_span));
+    }
+    tables
+}
+
+/// A rule table before it is built: from a pack (possibly with keys set by a
+/// local rule of the same id) or from the policy file itself.
+struct RawRule<'a> {
+    table: DeTable<'a>,
+    /// The table's span in its home text (the pack's, or the policy file's).
+    span: Range<usize>,
+    pack: Option<&'static Pack>,
+    /// When a local rule set keys of this pack rule: the local rule's span and
+    /// the spans of the keys (with their values) it set.
+    local: Option<(Range<usize>, Vec<Range<usize>>)>,
+}
+
+/// The string value of `key` in a rule table, with its span.
+fn string_key(table: &DeTable<'_>, key: &str) -> Option<(String, Range<usize>)> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .and_then(|(_, v)| match v.get_ref() {
+            DeValue::String(s) => Some((s.to_string(), v.span())),
+            _ => None,
+        })
+}
+
+/// The rules of every pack in `extends`, in order; a later pack's rule
+/// replaces an earlier pack's rule of the same id.
+fn pack_rules(
+    extends: &[Spanned<String>],
+    find_pack: fn(&str) -> Option<&'static Pack>,
+    diags: &mut Vec<PolicyDiagnostic>,
+    notices: &mut Vec<String>,
+) -> Vec<RawRule<'static>> {
+    let mut raw: Vec<RawRule<'static>> = Vec::new();
+    for entry in extends {
+        let Some(pack) = find_pack(entry.get_ref()) else {
+            let known = packs::names();
+            let mut d = PolicyDiagnostic::new(
+                DiagnosticKind::BadValue,
+                format!("unknown policy pack `{}`", entry.get_ref()),
+            )
+            .at(Some(entry.span()), "no such pack");
+            let candidate = format!("{}{}", packs::PREFIX, entry.get_ref());
+            let guess = did_you_mean(entry.get_ref(), known.iter().map(String::as_str))
+                .map(str::to_string)
+                .or_else(|| known.iter().find(|k| **k == candidate).cloned());
+            d = match guess {
+                Some(g) => d.help(format!("did you mean `{g}`? (packs: {})", known.join(", "))),
+                None => d.help(format!(
+                    "packs are written `builtin:NAME`; this gatehouse has {}",
+                    known.join(", ")
+                )),
+            };
+            diags.push(d);
+            continue;
+        };
+        let mut pack_diags = Vec::new();
+        let tables = pack_tables(pack, &mut pack_diags);
+        diags.extend(pack_diags.into_iter().map(|d| in_pack(d, pack, None)));
+        let count = tables.len();
+        for (table, span) in tables {
+            let id = string_key(&table, "id").map(|(id, _)| id);
+            if let Some(id) = &id
+                && let Some(i) = raw
+                    .iter()
+                    .position(|r| string_key(&r.table, "id").is_some_and(|(other, _)| &other == id))
+            {
+                notices.push(format!(
+                    "rule `{id}` of {} is replaced by the one of {}",
+                    raw[i].pack.map_or_else(String::new, Pack::origin),
+                    pack.origin()
+                ));
+                raw.remove(i);
+            }
+            raw.push(RawRule {
+                table,
+                span,
+                pack: Some(pack),
+                local: None,
+            });
+        }
+        notices.push(format!(
+            "the policy extends {} ({count} rules, embedded in this gatehouse {}; digest {})",
+            pack.origin(),
+            env!("CARGO_PKG_VERSION"),
+            &super::digest(pack.text.as_bytes())[..19]
+        ));
+    }
+    raw
+}
+
+/// The rule tables of a pack, checking its top level (`version` only).
+fn pack_tables(
+    pack: &'static Pack,
+    diags: &mut Vec<PolicyDiagnostic>,
+) -> Vec<(DeTable<'static>, Range<usize>)> {
+    let root = match DeTable::parse(pack.text) {
+        Ok(root) => root,
+        Err(e) => {
+            diags.push(
+                PolicyDiagnostic::new(DiagnosticKind::Syntax, "TOML syntax error in a pack")
+                    .at(e.span(), e.message().to_string()),
+            );
+            return Vec::new();
+        }
+    };
+    let mut tables = Vec::new();
+    for (key, value) in root.into_inner() {
+        match key.get_ref().as_ref() {
+            "rule" => tables = rule_tables(value, diags),
+            "version" if matches!(value.get_ref(), DeValue::Integer(_)) => {}
+            other => diags.push(
+                PolicyDiagnostic::new(
+                    DiagnosticKind::UnknownKey,
+                    format!("a pack has only `version` and `[[rule]]`s, not `{other}`"),
+                )
+                .at(Some(key.span()), "not allowed in a pack"),
+            ),
+        }
+    }
+    tables
+}
+
+/// Attribute a diagnostic to a pack: its source is the pack's text, and the
+/// help says how to complete or tighten the rule locally.
+fn in_pack(d: PolicyDiagnostic, pack: &Pack, rule_id: Option<&str>) -> PolicyDiagnostic {
+    let source = NamedSource::new(pack.origin(), Arc::<str>::from(pack.text)).with_language("toml");
+    let d = match rule_id {
+        Some(id) => {
+            let hint = format!(
+                "this rule comes from {}: set or change its keys with a local `[[rule]]` with `id = \"{id}\"`",
+                pack.origin()
+            );
+            let help = match &d.help {
+                Some(h) => format!("{h}\n{hint}"),
+                None => hint,
+            };
+            d.help(help)
+        }
+        None => d,
+    };
+    d.with_source(source)
+}
+
+/// Merge the local rule tables into the pack rules, then build every rule.
+fn build_rules<'a>(
+    text: &str,
+    mut raw: Vec<RawRule<'a>>,
+    local: Vec<(DeTable<'a>, Range<usize>)>,
+    diags: &mut Vec<PolicyDiagnostic>,
+    notices: &mut Vec<String>,
+) -> Vec<PolicyRule> {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    for (table, span) in local {
+        let id = string_key(&table, "id");
+        let target = id.as_ref().and_then(|(id, _)| {
+            raw.iter().position(|r| {
+                r.pack.is_some()
+                    && r.local.is_none()
+                    && string_key(&r.table, "id").is_some_and(|(other, _)| &other == id)
+            })
+        });
+        let (Some(i), Some((id, id_span))) = (target, id) else {
+            raw.push(RawRule {
+                table,
+                span,
+                pack: None,
+                local: None,
+            });
+            continue;
+        };
+        let pack = raw[i].pack.map_or_else(String::new, Pack::origin);
+        let pack_kind = string_key(&raw[i].table, "kind").map(|(k, _)| k);
+        if let Some((kind, kind_span)) = string_key(&table, "kind")
+            && Some(&kind) != pack_kind.as_ref()
+        {
+            diags.push(
+                PolicyDiagnostic::new(
+                    DiagnosticKind::BadValue,
+                    format!(
+                        "rule `{id}` of {pack} is of kind `{}`; a local rule with its id sets its keys and cannot change its kind",
+                        pack_kind.unwrap_or_default()
+                    ),
+                )
+                .at(Some(kind_span), "a different kind")
+                .help("leave out `kind`, or give the local rule another id to add a rule of its own"),
+            );
+            continue;
+        }
+        let pack_forbids = raw[i].table.iter().any(|(k, v)| {
+            k.get_ref().as_ref() == "overridable" && matches!(v.get_ref(), DeValue::Boolean(false))
+        });
+        if pack_forbids
+            && let Some((k, _)) = table
+                .iter()
+                .find(|(k, _)| matches!(k.get_ref().as_ref(), "override" | "overridable"))
+        {
+            diags.push(
+                PolicyDiagnostic::new(
+                    DiagnosticKind::BadValue,
+                    format!("rule `{id}` of {pack} is `overridable = false`; a local rule cannot make it overridable"),
+                )
+                .at(Some(k.span()), "not allowed for this rule")
+                .help("the pack forbids break-glass for this rule; remove this key"),
+            );
+            continue;
+        }
+        seen.insert(id.clone(), id_span);
+        let mut keys: Vec<String> = Vec::new();
+        let mut spans = Vec::new();
+        for (k, v) in &table {
+            if k.get_ref().as_ref() != "id" {
+                keys.push(k.get_ref().to_string());
+            }
+            spans.push(k.span().start.min(v.span().start)..k.span().end.max(v.span().end));
+        }
+        let pack_table = std::mem::take(&mut raw[i].table);
+        let mut merged: DeTable<'a> = pack_table
+            .into_iter()
+            .filter(|(k, _)| !table.iter().any(|(lk, _)| lk.get_ref() == k.get_ref()))
+            .collect();
+        merged.extend(table);
+        raw[i].table = merged;
+        raw[i].local = Some((span.clone(), spans));
+        notices.push(format!(
+            "rule `{id}` of {pack} is set by the local rule on line {}: {}",
+            line_of(text, span.start),
+            if keys.is_empty() {
+                "no keys changed".to_string()
+            } else {
+                format!("{} from the policy file", keys.join(", "))
+            }
+        ));
+    }
+
+    let mut rules = Vec::new();
+    for r in raw {
+        match r.pack {
+            None => {
+                if let Some(rule) = parse_rule(text, r.table, r.span, &mut seen, diags) {
+                    rules.push(rule);
+                }
+            }
+            Some(pack) => {
+                let id = string_key(&r.table, "id").map(|(id, _)| id);
+                let mut rule_diags = Vec::new();
+                let line = match &r.local {
+                    Some((local_span, _)) => line_of(text, local_span.start),
+                    None => line_of(pack.text, r.span.start),
+                };
+                let built = parse_rule(
+                    pack.text,
+                    r.table,
+                    r.span,
+                    &mut HashMap::new(),
+                    &mut rule_diags,
+                );
+                for d in rule_diags {
+                    let local_key = r.local.as_ref().is_some_and(|(_, spans)| {
+                        d.span.as_ref().is_some_and(|s| {
+                            spans.iter().any(|k| k.start <= s.start && s.end <= k.end)
+                        })
+                    });
+                    diags.push(if local_key {
+                        d
+                    } else {
+                        in_pack(d, pack, id.as_deref())
+                    });
+                }
+                if let Some(mut rule) = built {
+                    rule.line = line;
+                    if r.local.is_none() {
+                        rule.pack = Some(pack.origin());
+                    }
+                    rules.push(rule);
+                }
+            }
         }
     }
     rules
@@ -241,6 +562,14 @@ fn parse_rule(
         }
     };
 
+    let overrides = match Overridability::from_config(common.override_config, common.overridable) {
+        Ok(o) => Some(o),
+        Err(errors) => {
+            diags.extend(errors);
+            None
+        }
+    };
+
     let de = ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(specific)));
     let rule = match (kind.build)(de) {
         Ok(rule) => Some(rule),
@@ -263,7 +592,9 @@ fn parse_rule(
         severity: common.severity,
         description: common.description,
         when: when?,
+        overrides: overrides?,
         line: line_of(text, span.start),
+        pack: None,
         rule: rule?,
     })
 }

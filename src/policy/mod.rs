@@ -8,6 +8,7 @@
 
 mod error;
 mod load;
+pub mod packs;
 pub mod schema;
 mod when;
 
@@ -83,6 +84,8 @@ pub struct Policy {
     pub version: u32,
     pub audit: AuditConfig,
     pub rules: Vec<PolicyRule>,
+    /// What loading had to say: packs extended, pack rules set locally.
+    pub notices: Vec<String>,
 }
 
 /// One `[[rule]]` of the policy.
@@ -93,8 +96,13 @@ pub struct PolicyRule {
     pub severity: Severity,
     pub description: Option<String>,
     pub when: When,
-    /// 1-based line of the `[[rule]]` header (or the rule's first key).
+    /// Whether a failure of this rule may be overridden (break-glass).
+    pub overrides: crate::overrides::Overridability,
+    /// 1-based line of the `[[rule]]` header (or the rule's first key); for
+    /// a rule taken unchanged from a pack, its line in the pack.
     pub line: usize,
+    /// The pack (`builtin:baseline`) a rule was taken from unchanged.
+    pub pack: Option<String>,
     pub rule: Box<dyn Rule>,
 }
 

@@ -24,6 +24,9 @@ pub fn policy_schema() -> Value {
     let audit = generator.subschema_for::<AuditConfig>().to_value();
     let when = generator.subschema_for::<WhenConfig>().to_value();
     let severity = generator.subschema_for::<Severity>().to_value();
+    let override_config = generator
+        .subschema_for::<crate::overrides::OverrideConfig>()
+        .to_value();
 
     let variants: Vec<Value> = KINDS
         .iter()
@@ -54,6 +57,14 @@ pub fn policy_schema() -> Value {
                 json!({ "description": "Shown in reports next to the rule id.", "type": "string" }),
             );
             properties.insert("when".into(), when.clone());
+            properties.insert("override".into(), override_config.clone());
+            properties.insert(
+                "overridable".into(),
+                json!({
+                    "description": "`false` forbids any break-glass override of this rule (default true).",
+                    "type": "boolean"
+                }),
+            );
             let required = object.entry("required").or_insert_with(|| json!([]));
             if let Some(list) = required.as_array_mut() {
                 list.insert(0, json!("kind"));
@@ -79,6 +90,11 @@ pub fn policy_schema() -> Value {
         "required": ["version"],
         "properties": {
             "version": { "description": "Policy format version.", "const": 1 },
+            "extends": {
+                "description": "Policy packs embedded in gatehouse whose rules this policy builds on (`builtin:baseline`, `builtin:production`). A local rule with a pack rule's id sets keys of that rule.",
+                "type": "array",
+                "items": { "type": "string", "enum": crate::policy::packs::names() }
+            },
             "audit": audit,
             "rule": {
                 "description": "The rules, each a `[[rule]]` table.",

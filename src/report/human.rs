@@ -32,6 +32,8 @@ impl Painter {
 
 fn label(result: &RuleResult) -> (&'static str, &'static str) {
     match (result.outcome, result.severity) {
+        // Never a plain PASS: the rule failed and was let through on the record.
+        (Outcome::Fail, _) if result.overridden => ("ALLOW", YELLOW),
         (Outcome::Pass, _) => ("PASS", GREEN),
         (Outcome::Fail, Severity::Warn) => ("WARN", YELLOW),
         (Outcome::Fail, Severity::Block) => ("FAIL", RED),
@@ -88,12 +90,17 @@ pub fn render(decision: &Decision, options: RenderOptions) -> String {
             .as_deref()
             .or(result.description.as_deref())
             .unwrap_or("");
+        let summary = if result.overridden {
+            format!("allow (overridden): {summary}")
+        } else {
+            summary.to_string()
+        };
         let _ = writeln!(
             out,
             "  {}  {:<id_width$}  {}",
             p.paint(style, &format!("{name:<5}")),
             result.id,
-            terminal_line(summary).trim_end()
+            terminal_line(&summary).trim_end()
         );
         if matches!(result.outcome, Outcome::Fail | Outcome::Error) {
             for finding in &result.findings {
@@ -114,6 +121,19 @@ pub fn render(decision: &Decision, options: RenderOptions) -> String {
                         indent(&terminal(fix), 16)
                     );
                 }
+            }
+            for o in decision.overrides.iter().filter(|o| o.rule == result.id) {
+                let _ = writeln!(
+                    out,
+                    "         {} {} approved by {}{}",
+                    p.paint(YELLOW, "override:"),
+                    terminal_line(&o.trigger),
+                    terminal_line(&o.approvers.join(", ")),
+                    o.reason
+                        .as_deref()
+                        .map(|r| format!(" — reason: {}", terminal_line(r)))
+                        .unwrap_or_default()
+                );
             }
         }
     }
@@ -145,6 +165,9 @@ fn verdict_line(decision: &Decision, p: &Painter) -> String {
             if t.warned == 1 { "" } else { "s" }
         ));
     }
+    if t.overridden > 0 {
+        counts.push(format!("{} overridden", t.overridden));
+    }
     if t.skipped > 0 {
         counts.push(format!("{} skipped", t.skipped));
     }
@@ -161,6 +184,15 @@ fn verdict_line(decision: &Decision, p: &Painter) -> String {
     let mut line = format!("{}: {counts}", p.paint(&format!("{BOLD}{style}"), word));
     if !blocking.is_empty() {
         let _ = write!(line, " — blocking: {}", blocking.join(", "));
+    }
+    let overridden: Vec<&str> = decision
+        .rules
+        .iter()
+        .filter(|r| r.overridden)
+        .map(|r| r.id.as_str())
+        .collect();
+    if !overridden.is_empty() {
+        let _ = write!(line, " — allow (overridden): {}", overridden.join(", "));
     }
     if decision.dry_run {
         line.push_str(" (dry run: nothing recorded)");

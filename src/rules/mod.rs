@@ -7,8 +7,10 @@
 //! [`Evaluation`]. Adding a kind means adding a file and one line to
 //! [`registry::KINDS`].
 
+pub mod checks;
 pub mod dco;
 pub mod deploy_signoff;
+pub mod deploy_window;
 pub mod hints;
 pub mod message;
 pub mod principals;
@@ -16,6 +18,7 @@ pub mod refs;
 pub mod registry;
 pub mod review;
 pub mod signed_commits;
+pub mod size;
 #[cfg(test)]
 pub(crate) mod testing;
 

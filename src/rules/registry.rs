@@ -4,7 +4,9 @@
 use schemars::{Schema, SchemaGenerator};
 
 use super::{ConfigError, Rule, RuleConfig, build};
-use super::{dco, deploy_signoff, message, refs, review, signed_commits};
+use super::{
+    checks, dco, deploy_signoff, deploy_window, message, refs, review, signed_commits, size,
+};
 
 /// A rule kind: its name in `kind = "…"`, how to build it, how to document it.
 pub struct RuleKind {
@@ -36,6 +38,9 @@ pub static KINDS: &[RuleKind] = &[
     RuleKind::of::<dco::DcoConfig>("dco", dco::EXAMPLE),
     RuleKind::of::<signed_commits::SignedCommitsConfig>("signed-commits", signed_commits::EXAMPLE),
     RuleKind::of::<deploy_signoff::DeploySignoffConfig>("deploy-signoff", deploy_signoff::EXAMPLE),
+    RuleKind::of::<deploy_window::DeployWindowConfig>("deploy-window", deploy_window::EXAMPLE),
+    RuleKind::of::<checks::ChecksConfig>("checks", checks::EXAMPLE),
+    RuleKind::of::<size::SizeConfig>("size", size::EXAMPLE),
 ];
 
 pub fn find(name: &str) -> Option<&'static RuleKind> {
