@@ -11,6 +11,8 @@ pub mod gatehouse {
     pub const GATEHOUSE_OVERRIDE_REASON: &str = "GATEHOUSE_OVERRIDE_REASON";
     /// A GitLab API token with `read_api` scope (preferred over `CI_JOB_TOKEN`). Never logged.
     pub const GATEHOUSE_GITLAB_TOKEN: &str = "GATEHOUSE_GITLAB_TOKEN";
+    /// Seconds one GitLab API request may take before it counts as failed (default 30).
+    pub const GATEHOUSE_GITLAB_TIMEOUT: &str = "GATEHOUSE_GITLAB_TIMEOUT";
 }
 
 /// Variables set by GitHub Actions
@@ -85,6 +87,11 @@ pub mod gitlab {
     pub const CI_MERGE_REQUEST_APPROVED: &str = "CI_MERGE_REQUEST_APPROVED";
     /// The environment of a deploy job.
     pub const CI_ENVIRONMENT_NAME: &str = "CI_ENVIRONMENT_NAME";
+    /// `detached`, `merged_result` or `merge_train`: in the last two the
+    /// pipeline's commit is a merge commit, not the merge request's head.
+    pub const CI_MERGE_REQUEST_EVENT_TYPE: &str = "CI_MERGE_REQUEST_EVENT_TYPE";
+    /// The merge request's head commit (merged results pipelines only).
+    pub const CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA";
     /// The username of who started the pipeline.
     pub const GITLAB_USER_LOGIN: &str = "GITLAB_USER_LOGIN";
     /// The pipeline's web URL.

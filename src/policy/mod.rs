@@ -85,6 +85,17 @@ pub struct Policy {
     pub rules: Vec<PolicyRule>,
 }
 
+impl Policy {
+    /// Every team slug some rule names, sorted and without duplicates: the
+    /// groups a source must gather the members of.
+    pub fn teams(&self) -> Vec<String> {
+        let mut teams: Vec<String> = self.rules.iter().flat_map(|r| r.rule.teams()).collect();
+        teams.sort();
+        teams.dedup();
+        teams
+    }
+}
+
 /// One `[[rule]]` of the policy.
 #[derive(Debug)]
 pub struct PolicyRule {

@@ -37,6 +37,13 @@ pub struct RuleInput<'a> {
 /// A validated, ready-to-run rule.
 pub trait Rule: Debug + Send + Sync {
     fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation;
+
+    /// The team slugs (`acme/sre`) the rule's config names (see
+    /// [`principals::Principals::teams`]), so that a source can gather their
+    /// members into `facts.teams` before the rule runs.
+    fn teams(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What a rule decided.

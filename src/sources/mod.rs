@@ -2,6 +2,7 @@
 //! that cannot read something completely returns a [`SourceError`] (the run is
 //! then indeterminate, exit 3), never a shorter list.
 
+pub mod gitlab;
 pub mod snapshot;
 
 use std::fmt;
@@ -34,6 +35,11 @@ pub struct SourceOptions {
     pub base: Option<String>,
     pub head: Option<String>,
     pub environment: Option<String>,
+    /// `--gitlab-token-env NAME`: the variable holding the GitLab API token.
+    pub gitlab_token_env: Option<String>,
+    /// Team slugs the policy names (`acme/sre`); their members are gathered
+    /// into `facts.teams` by sources that can read them.
+    pub teams: Vec<String>,
 }
 
 /// Why facts could not be gathered.
@@ -90,6 +96,7 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
                 "`--source facts` needs `--facts FILE`",
             ));
         }
+        (SourceKind::Gitlab, None) => return gitlab::gather_from_env(options),
         (other, Some(_)) => {
             return Err(SourceError::new(
                 "facts file",

@@ -1,0 +1,545 @@
+//! The `gitlab` source: a merge request pipeline or a deploy job, read from
+//! the GitLab REST API (v4).
+//!
+//! The entry point is an explicit [`GitlabRequest`] (API URL, token, project,
+//! merge request and/or deployment, head commit), so the source is testable
+//! without environment variables; [`request_from_env`] builds one from the CI
+//! variables of a GitLab job. What is read and how it maps onto Facts is
+//! documented in the README ("GitLab → Facts mapping").
+//!
+//! Fail closed: every list is read to its last page, and anything that cannot
+//! be read completely is a [`SourceError`] (exit 3). `CI_JOB_TOKEN` cannot
+//! read approvals, so a job token alone is refused before any request, and
+//! `CI_MERGE_REQUEST_APPROVED` (a snapshot from pipeline creation) is never read.
+
+mod client;
+mod map;
+mod model;
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use self::client::Api;
+use super::{Gathered, SourceError, SourceOptions};
+use crate::env_vars::{gatehouse as gh_env, gitlab as ci};
+use crate::facts::{self, Facts};
+
+pub(crate) const SOURCE: &str = "gitlab";
+
+/// How long one API request may take unless `GATEHOUSE_GITLAB_TIMEOUT` says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where GitLab looks for CODEOWNERS, in its order (the first one found wins).
+const CODEOWNERS_PATHS: [&str; 3] = ["CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"];
+
+/// What kind of credential the token is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A personal, project or group access token, sent as `PRIVATE-TOKEN`;
+    /// `variable` is the environment variable it came from.
+    Api { variable: String },
+    /// `CI_JOB_TOKEN`: it cannot read approvals, members or freeze periods.
+    Job,
+}
+
+/// A GitLab credential. Its secret never appears in `Debug` output or messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    pub secret: String,
+    pub kind: TokenKind,
+}
+
+impl Token {
+    /// The variable the token came from, for messages.
+    pub fn origin(&self) -> &str {
+        match &self.kind {
+            TokenKind::Api { variable } => variable,
+            TokenKind::Job => ci::CI_JOB_TOKEN,
+        }
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("kind", &self.kind)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The deployment a deploy job gates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentTarget {
+    pub environment: String,
+    /// The deployment's id, when known. Otherwise it is found among the
+    /// environment's deployments by `job_id`, then by `pipeline_id`.
+    pub deployment_id: Option<u64>,
+    pub pipeline_id: Option<u64>,
+    pub job_id: Option<u64>,
+}
+
+/// Everything the source needs to gather facts.
+#[derive(Debug, Clone)]
+pub struct GitlabRequest {
+    /// The REST API root, for example `https://gitlab.example.com/api/v4`.
+    pub api_url: String,
+    pub token: Token,
+    /// The project's path (`group/project`) or numeric id.
+    pub project: String,
+    /// The GitLab host, for `repository.host`.
+    pub host: String,
+    pub default_branch: Option<String>,
+    /// The merge request's iid (the number in its URL).
+    pub merge_request: Option<u64>,
+    pub deployment: Option<DeploymentTarget>,
+    /// The full ref being gated (`refs/heads/main`, `refs/tags/v1.0`); for a
+    /// merge request the source branch is used when this is absent.
+    pub git_ref: Option<String>,
+    /// The commit being gated: the merge request's head, or the deployed commit.
+    pub head_sha: String,
+    pub actor: Option<String>,
+    pub pipeline: Option<facts::Pipeline>,
+    /// Group paths (`acme/sre`) whose members go into `facts.teams`.
+    pub teams: Vec<String>,
+    pub timeout: Duration,
+}
+
+/// Gather facts from the GitLab job this process runs in.
+pub fn gather_from_env(options: &SourceOptions) -> Result<Gathered, SourceError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let request = request_from_env(options, &env)?;
+    gather(&request)
+}
+
+/// Build a request from CI variables (looked up through `env`) and the
+/// command line. Never reads `CI_MERGE_REQUEST_APPROVED`.
+pub fn request_from_env(
+    options: &SourceOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<GitlabRequest, SourceError> {
+    let required = |name: &str| {
+        env(name).ok_or_else(|| {
+            SourceError::new(SOURCE, format!("{name} is not set"))
+                .hint("run inside a GitLab CI job, or set the GitLab CI variables this source reads (see README, \"GitLab CI\")")
+        })
+    };
+    let token = token_from_env(options.gitlab_token_env.as_deref(), env)?;
+    let api_url = required(ci::CI_API_V4_URL)?;
+    let project = env(ci::CI_PROJECT_PATH)
+        .or_else(|| env(ci::CI_PROJECT_ID))
+        .ok_or_else(|| {
+            SourceError::new(
+                SOURCE,
+                format!(
+                    "neither {} nor {} is set",
+                    ci::CI_PROJECT_PATH,
+                    ci::CI_PROJECT_ID
+                ),
+            )
+        })?;
+    let host = match env(ci::CI_SERVER_HOST) {
+        Some(h) => h,
+        None => reqwest::Url::parse(&api_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "gitlab".to_string()),
+    };
+    let merge_request = env(ci::CI_MERGE_REQUEST_IID)
+        .map(|v| parse_id(ci::CI_MERGE_REQUEST_IID, &v))
+        .transpose()?;
+    let pipeline_id = env(ci::CI_PIPELINE_ID)
+        .map(|v| parse_id(ci::CI_PIPELINE_ID, &v))
+        .transpose()?;
+    let job_id = env(ci::CI_JOB_ID)
+        .map(|v| parse_id(ci::CI_JOB_ID, &v))
+        .transpose()?;
+    let environment = options
+        .environment
+        .clone()
+        .or_else(|| env(ci::CI_ENVIRONMENT_NAME));
+    if merge_request.is_none() && environment.is_none() {
+        return Err(SourceError::new(
+            SOURCE,
+            "this job is neither in a merge request pipeline (CI_MERGE_REQUEST_IID) nor a deploy job (CI_ENVIRONMENT_NAME or --environment)",
+        )
+        .hint("the GitLab source gates merge requests and deployments; gate a plain push with `--source git`"));
+    }
+    // In merged results and merge train pipelines the pipeline runs on a
+    // merge commit; what was reviewed is the merge request's head.
+    let merged_result = matches!(
+        env(ci::CI_MERGE_REQUEST_EVENT_TYPE).as_deref(),
+        Some("merged_result" | "merge_train")
+    );
+    let head_sha = match (&options.head, merged_result) {
+        (Some(head), _) => head.clone(),
+        (None, true) => required(ci::CI_MERGE_REQUEST_SOURCE_BRANCH_SHA)?,
+        (None, false) => required(ci::CI_COMMIT_SHA)?,
+    };
+    let git_ref = if let Some(tag) = env(ci::CI_COMMIT_TAG) {
+        Some(format!("refs/tags/{tag}"))
+    } else if let Some(branch) = env(ci::CI_COMMIT_BRANCH) {
+        Some(format!("refs/heads/{branch}"))
+    } else if merge_request.is_none() {
+        env(ci::CI_COMMIT_REF_NAME).map(|r| format!("refs/heads/{r}"))
+    } else {
+        None
+    };
+    let pipeline = pipeline_id.map(|id| facts::Pipeline {
+        provider: "gitlab-ci".to_string(),
+        id: id.to_string(),
+        url: env(ci::CI_PIPELINE_URL),
+        job: env(ci::CI_JOB_NAME),
+    });
+    let timeout = match env(gh_env::GATEHOUSE_GITLAB_TIMEOUT) {
+        None => DEFAULT_TIMEOUT,
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                SourceError::new(
+                    SOURCE,
+                    format!(
+                        "{} must be a positive number of seconds, not `{v}`",
+                        gh_env::GATEHOUSE_GITLAB_TIMEOUT
+                    ),
+                )
+            })?,
+    };
+    Ok(GitlabRequest {
+        api_url,
+        token,
+        project,
+        host,
+        default_branch: env(ci::CI_DEFAULT_BRANCH),
+        merge_request,
+        deployment: environment.map(|environment| DeploymentTarget {
+            environment,
+            deployment_id: None,
+            pipeline_id,
+            job_id,
+        }),
+        git_ref,
+        head_sha,
+        actor: env(ci::GITLAB_USER_LOGIN),
+        pipeline,
+        teams: options.teams.clone(),
+        timeout,
+    })
+}
+
+fn parse_id(name: &str, value: &str) -> Result<u64, SourceError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| SourceError::new(SOURCE, format!("{name} is `{value}`, not a number")))
+}
+
+/// The token: the variable named by `--gitlab-token-env`, else
+/// `GATEHOUSE_GITLAB_TOKEN`, else `CI_JOB_TOKEN` (which [`gather`] refuses).
+fn token_from_env(
+    named: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Token, SourceError> {
+    if let Some(name) = named {
+        return env(name)
+            .map(|secret| Token {
+                secret,
+                kind: TokenKind::Api {
+                    variable: name.to_string(),
+                },
+            })
+            .ok_or_else(|| {
+                SourceError::new(SOURCE, format!("--gitlab-token-env names {name}, which is not set or empty"))
+                    .hint(format!("define {name} as a masked CI/CD variable holding a token with the `read_api` scope"))
+            });
+    }
+    if let Some(secret) = env(gh_env::GATEHOUSE_GITLAB_TOKEN) {
+        return Ok(Token {
+            secret,
+            kind: TokenKind::Api {
+                variable: gh_env::GATEHOUSE_GITLAB_TOKEN.to_string(),
+            },
+        });
+    }
+    if let Some(secret) = env(ci::CI_JOB_TOKEN) {
+        return Ok(Token {
+            secret,
+            kind: TokenKind::Job,
+        });
+    }
+    Err(SourceError::new(
+        SOURCE,
+        format!(
+            "no GitLab token: neither {} nor {} is set",
+            gh_env::GATEHOUSE_GITLAB_TOKEN,
+            ci::CI_JOB_TOKEN
+        ),
+    )
+    .hint(READ_API_HINT))
+}
+
+const READ_API_HINT: &str = "create a project access token with the `read_api` scope (role Reporter or higher), store it as a masked CI/CD variable named GATEHOUSE_GITLAB_TOKEN, or name your variable with --gitlab-token-env";
+
+/// Gather the facts `request` describes.
+pub fn gather(request: &GitlabRequest) -> Result<Gathered, SourceError> {
+    if request.token.kind == TokenKind::Job {
+        return Err(SourceError::new(
+            SOURCE,
+            "only CI_JOB_TOKEN is available, and a job token cannot read merge request approvals \
+             (nor deployment approvals, group members or freeze periods); the missing scope is `read_api`. \
+             Treating \"cannot see approvals\" as \"no approvals needed\" would let anything through, so the gate blocks. \
+             (CI_MERGE_REQUEST_APPROVED is not used either: it is a snapshot from pipeline creation.)",
+        )
+        .hint(READ_API_HINT));
+    }
+    if request.merge_request.is_none() && request.deployment.is_none() {
+        return Err(SourceError::new(
+            SOURCE,
+            "nothing to gate: neither a merge request nor a deployment was given",
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(gather_async(request))
+}
+
+async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
+    let api = Api::new(&req.api_url, &req.token, req.timeout)?;
+    let project = req.project.as_str();
+    let mut notices = Vec::new();
+
+    let mut change = None;
+    let mut commits = Vec::new();
+    let mut codeowners = None;
+    let mut git_ref = req.git_ref.clone();
+    if let Some(iid) = req.merge_request {
+        let iid_text = iid.to_string();
+        let mr_path = ["projects", project, "merge_requests", &iid_text];
+        let mr: model::MergeRequest = api
+            .get(&format!("merge request !{iid}"), api.url(&mr_path, &[]))
+            .await?;
+        if mr.sha != req.head_sha {
+            return Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "merge request !{iid} is now at {} but this pipeline gates {}",
+                    facts::short_sha(&mr.sha),
+                    facts::short_sha(&req.head_sha)
+                ),
+            )
+            .hint("the merge request moved on after this pipeline started; the pipeline of its new head decides"));
+        }
+        let approvals: model::MergeRequestApprovals = api
+            .get(
+                &format!("approvals of merge request !{iid}"),
+                api.url(&[&mr_path[..], &["approvals"]].concat(), &[]),
+            )
+            .await?;
+        let settings: Option<model::ProjectApprovalSettings> = api
+            .get_optional(
+                "the project's approval settings",
+                api.url(&["projects", project, "approvals"], &[]),
+            )
+            .await?;
+        if !settings.as_ref().is_some_and(|s| s.reset_approvals_on_push) {
+            notices.push(format!(
+                "GitLab keeps approvals of merge request !{iid} when new commits are pushed (\"reset approvals on push\" is off or unreadable), so its approvals are recorded without a commit"
+            ));
+        }
+        let listed: Vec<model::Commit> = api
+            .get_all(
+                &format!("commits of merge request !{iid}"),
+                api.url(&[&mr_path[..], &["commits"]].concat(), &[]),
+            )
+            .await?;
+        for commit in listed {
+            // The list carries no parents; the single-commit endpoint does.
+            let full: model::Commit = api
+                .get(
+                    &format!("commit {}", facts::short_sha(&commit.id)),
+                    api.url(
+                        &["projects", project, "repository", "commits", &commit.id],
+                        &[],
+                    ),
+                )
+                .await?;
+            commits.push(map::commit(&full)?);
+        }
+        let diffs: Vec<model::Diff> = api
+            .get_all(
+                &format!("diffs of merge request !{iid}"),
+                api.url(&[&mr_path[..], &["diffs"]].concat(), &[]),
+            )
+            .await?;
+        let files = diffs
+            .iter()
+            .map(map::changed_file)
+            .collect::<Result<_, _>>()?;
+        codeowners = read_codeowners(&api, project, &mr.target_branch).await?;
+        if git_ref.is_none() {
+            git_ref = Some(format!("refs/heads/{}", mr.source_branch));
+        }
+        change = Some(map::change(&mr, &approvals, settings.as_ref(), files)?);
+    }
+
+    let mut deployment = None;
+    if let Some(target) = &req.deployment {
+        deployment = Some(read_deployment(&api, project, target, &req.head_sha).await?);
+        if req.merge_request.is_none() {
+            let commit: model::Commit = api
+                .get(
+                    &format!("commit {}", facts::short_sha(&req.head_sha)),
+                    api.url(
+                        &["projects", project, "repository", "commits", &req.head_sha],
+                        &[],
+                    ),
+                )
+                .await?;
+            commits.push(map::commit(&commit)?);
+        }
+    }
+
+    let statuses: Vec<model::CommitStatus> = api
+        .get_all(
+            &format!("statuses of commit {}", facts::short_sha(&req.head_sha)),
+            api.url(
+                &[
+                    "projects",
+                    project,
+                    "repository",
+                    "commits",
+                    &req.head_sha,
+                    "statuses",
+                ],
+                &[],
+            ),
+        )
+        .await?;
+    let checks = statuses.iter().map(map::check).collect();
+
+    let mut teams = std::collections::BTreeMap::new();
+    for slug in &req.teams {
+        let members: Vec<model::Member> = api
+            .get_all(
+                &format!("members of group {slug}"),
+                api.url(&["groups", slug, "members", "all"], &[]),
+            )
+            .await?;
+        teams.insert(slug.clone(), map::active_usernames(&members));
+    }
+
+    let git_ref = git_ref.ok_or_else(|| {
+        SourceError::new(SOURCE, "cannot tell which ref is deployed: none of CI_COMMIT_TAG, CI_COMMIT_BRANCH, CI_COMMIT_REF_NAME is set")
+    })?;
+    let kind = if deployment.is_some() {
+        facts::EventKind::Deployment
+    } else {
+        facts::EventKind::PullRequest
+    };
+    let facts = Facts {
+        schema: facts::FACTS_SCHEMA.to_string(),
+        gathered_at: Utc::now(),
+        source: SOURCE.to_string(),
+        repository: facts::Repository {
+            host: req.host.clone(),
+            slug: req.project.clone(),
+            default_branch: req.default_branch.clone(),
+        },
+        event: facts::Event {
+            kind,
+            actor: req.actor.clone(),
+        },
+        git_ref: facts::GitRef {
+            name: git_ref,
+            sha: req.head_sha.clone(),
+        },
+        change,
+        commits,
+        tags: Vec::new(),
+        teams,
+        codeowners,
+        checks,
+        deployment,
+        pipeline: req.pipeline.clone(),
+        files: Vec::new(),
+        // GitLab's API tells whether a commit's signature verified, never
+        // the signature and signed payload gatehouse checks itself; and it
+        // does not list the annotated tags pointing at a commit.
+        unavailable: vec!["commits.signature".to_string(), "tags".to_string()],
+    };
+    Ok(Gathered { facts, notices })
+}
+
+/// CODEOWNERS of the target branch, from the first of GitLab's locations.
+async fn read_codeowners(
+    api: &Api,
+    project: &str,
+    branch: &str,
+) -> Result<Option<facts::Codeowners>, SourceError> {
+    for path in CODEOWNERS_PATHS {
+        let file: Option<model::RepositoryFile> = api
+            .get_optional(
+                &format!("{path} on {branch}"),
+                api.url(
+                    &["projects", project, "repository", "files", path],
+                    &[("ref", branch)],
+                ),
+            )
+            .await?;
+        if let Some(file) = file {
+            return map::codeowners(&file).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+async fn read_deployment(
+    api: &Api,
+    project: &str,
+    target: &DeploymentTarget,
+    head_sha: &str,
+) -> Result<facts::Deployment, SourceError> {
+    let env = target.environment.as_str();
+    let id = match target.deployment_id {
+        Some(id) => id,
+        None => {
+            let list: Vec<model::Deployment> = api
+                .get_all(
+                    &format!("deployments to {env}"),
+                    api.url(
+                        &["projects", project, "deployments"],
+                        &[("environment", env), ("order_by", "id"), ("sort", "desc")],
+                    ),
+                )
+                .await?;
+            map::find_deployment(&list, target)?
+        }
+    };
+    let deployment: model::Deployment = api
+        .get(
+            &format!("deployment {id}"),
+            api.url(&["projects", project, "deployments", &id.to_string()], &[]),
+        )
+        .await?;
+    let protection: Option<model::ProtectedEnvironment> = api
+        .get_optional(
+            &format!("protection of environment {env}"),
+            api.url(&["projects", project, "protected_environments", env], &[]),
+        )
+        .await?;
+    let freeze: Vec<model::FreezePeriod> = api
+        .get_all(
+            "deploy freeze periods",
+            api.url(&["projects", project, "freeze_periods"], &[]),
+        )
+        .await?;
+    map::deployment(&deployment, protection.as_ref(), &freeze, env, head_sha)
+}
