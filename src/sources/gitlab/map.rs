@@ -92,7 +92,13 @@ fn is_bot(user: &model::User) -> bool {
 }
 
 /// A commit from the single-commit endpoint (which has the parents).
-pub fn commit(c: &model::Commit) -> Result<facts::Commit, SourceError> {
+pub fn commit(requested: &str, c: &model::Commit) -> Result<facts::Commit, SourceError> {
+    if c.id != requested {
+        return Err(SourceError::new(
+            SOURCE,
+            format!("asked GitLab for commit {requested} and got {}", c.id),
+        ));
+    }
     let parents = c.parent_ids.clone().ok_or_else(|| {
         SourceError::new(
             SOURCE,
@@ -224,7 +230,12 @@ pub fn active_usernames(members: &[model::Member]) -> Vec<String> {
         .collect()
 }
 
-pub fn codeowners(file: &model::RepositoryFile) -> Result<facts::Codeowners, SourceError> {
+/// The CODEOWNERS file found at `path` (the path asked for: GitLab's
+/// `file_path` says the same, but the request is what was checked).
+pub fn codeowners(
+    path: &str,
+    file: &model::RepositoryFile,
+) -> Result<facts::Codeowners, SourceError> {
     if file.encoding != "base64" {
         return Err(SourceError::new(
             SOURCE,
@@ -246,7 +257,7 @@ pub fn codeowners(file: &model::RepositoryFile) -> Result<facts::Codeowners, Sou
         SourceError::new(SOURCE, format!("{}: content is not UTF-8", file.file_path))
     })?;
     Ok(facts::Codeowners {
-        path: file.file_path.clone(),
+        path: path.to_string(),
         content,
     })
 }
@@ -521,8 +532,10 @@ mod tests {
     fn codeowners_content_is_decoded_and_bad_base64_is_an_error() {
         let mut file: model::RepositoryFile = fixture("repository_files.get.json");
         // The docs' example content is truncated (`…...`), which must not pass.
-        assert!(codeowners(&file).is_err());
+        assert!(codeowners("CODEOWNERS", &file).is_err());
         file.content = base64::engine::general_purpose::STANDARD.encode("* @acme/sre\n");
-        assert_eq!(codeowners(&file).unwrap().content, "* @acme/sre\n");
+        let found = codeowners(".gitlab/CODEOWNERS", &file).unwrap();
+        assert_eq!(found.content, "* @acme/sre\n");
+        assert_eq!(found.path, ".gitlab/CODEOWNERS");
     }
 }

@@ -371,7 +371,7 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
                     ),
                 )
                 .await?;
-            commits.push(map::commit(&full)?);
+            commits.push(map::commit(&commit.id, &full)?);
         }
         let diffs: Vec<model::Diff> = api
             .get_all(
@@ -403,7 +403,7 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
                     ),
                 )
                 .await?;
-            commits.push(map::commit(&commit)?);
+            commits.push(map::commit(&req.head_sha, &commit)?);
         }
     }
 
@@ -495,7 +495,7 @@ async fn read_codeowners(
             )
             .await?;
         if let Some(file) = file {
-            return map::codeowners(&file).map(Some);
+            return map::codeowners(path, &file).map(Some);
         }
     }
     Ok(None)

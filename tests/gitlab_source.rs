@@ -1,0 +1,720 @@
+//! The GitLab source against a local mock of the REST API (wiremock)
+//! replaying GitLab's documented example responses from
+//! `fixtures/gitlab/rest/` (CC BY-SA 4.0, see the README there). The binary
+//! runs as a subprocess pointed at the mock through `CI_API_V4_URL`, with the
+//! CI variables of a merge request pipeline or a deploy job.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fixture, root};
+use gatehouse::sources::gitlab::{self, DeploymentTarget, GitlabRequest, Token, TokenKind};
+use serde_json::Value;
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PROJECT: &str = "/api/v4/projects/acme%2Fapi";
+const MR_HEAD: &str = "e82eb4a098e32c796079ca3915e07487fc4db24c";
+const DEPLOYED: &str = "a91957a858320c0e17f3a0eca7cfacbff50ea29a";
+const SECRET: &str = "glpat-s3cr3t-never-shown";
+
+/// Every variable the source reads, so the machine's own never leak in.
+const CI_VARS: &[&str] = &[
+    "GATEHOUSE_GITLAB_TOKEN",
+    "GATEHOUSE_GITLAB_TIMEOUT",
+    "CI_JOB_TOKEN",
+    "CI_API_V4_URL",
+    "CI_PROJECT_PATH",
+    "CI_PROJECT_ID",
+    "CI_SERVER_HOST",
+    "CI_DEFAULT_BRANCH",
+    "CI_PIPELINE_SOURCE",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_EVENT_TYPE",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+    "CI_MERGE_REQUEST_APPROVED",
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_TAG",
+    "CI_COMMIT_REF_NAME",
+    "CI_ENVIRONMENT_NAME",
+    "CI_PIPELINE_ID",
+    "CI_PIPELINE_URL",
+    "CI_JOB_ID",
+    "CI_JOB_NAME",
+    "GITLAB_USER_LOGIN",
+];
+
+fn body(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(&format!("gitlab/rest/{name}"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn json(value: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(value)
+}
+
+/// A mock GitLab with its own runtime (the binary under test is a blocking subprocess).
+struct Gitlab {
+    rt: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+impl Gitlab {
+    fn new() -> Gitlab {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(MockServer::start());
+        Gitlab { rt, server }
+    }
+
+    fn api(&self) -> String {
+        format!("{}/api/v4", self.server.uri())
+    }
+
+    fn get(&self, p: &str, response: ResponseTemplate) {
+        self.mount(
+            Mock::given(method("GET")).and(path(p.to_string())),
+            response,
+        );
+    }
+
+    fn mount(&self, mock: wiremock::MockBuilder, response: ResponseTemplate) {
+        self.rt
+            .block_on(mock.respond_with(response).mount(&self.server));
+    }
+
+    fn requests(&self) -> Vec<wiremock::Request> {
+        self.rt
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+    }
+
+    /// The documented bodies of a merge request pipeline for !133.
+    fn merge_request(&self) {
+        let mr = format!("{PROJECT}/merge_requests/133");
+        self.get(&mr, json(body("merge_requests.get.json")));
+        self.get(
+            &format!("{mr}/approvals"),
+            json(body("merge_request_approvals.approvals.json")),
+        );
+        self.get(
+            &format!("{PROJECT}/approvals"),
+            json(body("merge_request_approvals.project_config.json")),
+        );
+        self.get(
+            &format!("{mr}/commits"),
+            json(body("merge_requests.commits.json")),
+        );
+        // The single-commit bodies (the merge request's list has no
+        // parents): GitLab's single-commit example for 6104942, and the first
+        // entry of its commit-list example for ed899a2 (a full commit object;
+        // the list's second entry lacks the dates, so it is not used).
+        self.get(
+            &format!("{PROJECT}/repository/commits/6104942438c14ec7bd21c6cd5bd995272b3faff6"),
+            json(body("commits.get.json")),
+        );
+        let listed = body("commits.list.json");
+        assert_eq!(listed[0]["id"], "ed899a2f4b50b4370feeea94676502b42383c746");
+        self.get(
+            &format!("{PROJECT}/repository/commits/ed899a2f4b50b4370feeea94676502b42383c746"),
+            json(listed[0].clone()),
+        );
+        self.get(
+            &format!("{mr}/diffs"),
+            json(body("merge_requests.diffs.json")),
+        );
+        self.get(
+            &format!("{PROJECT}/repository/commits/{MR_HEAD}/statuses"),
+            json(body("commits.statuses.json")),
+        );
+        // GitLab looks at CODEOWNERS, docs/CODEOWNERS, .gitlab/CODEOWNERS;
+        // only the last exists here (the others answer 404, the mock's
+        // default). The docs' example content is truncated, so it carries
+        // our own base64 content, as the fixtures' README suggests.
+        let mut file = body("repository_files.get.json");
+        file["file_path"] = ".gitlab/CODEOWNERS".into();
+        file["content"] = "KiBAYWNtZS9zcmUKL2luZnJhLyBAYWNtZS9wbGF0Zm9ybQo=".into();
+        self.mount(
+            Mock::given(method("GET"))
+                .and(path(format!(
+                    "{PROJECT}/repository/files/.gitlab%2FCODEOWNERS"
+                )))
+                .and(query_param("ref", "main")),
+            json(file),
+        );
+    }
+}
+
+fn mr_env(cmd: &mut assert_cmd::Command, api: &str) {
+    for var in CI_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("GITLAB_CI", "true")
+        .env("CI_API_V4_URL", api)
+        .env("CI_PROJECT_PATH", "acme/api")
+        .env("CI_SERVER_HOST", "gitlab.example.com")
+        .env("CI_DEFAULT_BRANCH", "main")
+        .env("CI_PIPELINE_SOURCE", "merge_request_event")
+        .env("CI_MERGE_REQUEST_IID", "133")
+        .env("CI_COMMIT_SHA", MR_HEAD)
+        .env("CI_COMMIT_REF_NAME", "manual-job-rules")
+        .env("CI_PIPELINE_ID", "538317940")
+        .env(
+            "CI_PIPELINE_URL",
+            "https://gitlab.example.com/acme/api/-/pipelines/538317940",
+        )
+        .env("CI_JOB_ID", "9001")
+        .env("CI_JOB_NAME", "gatehouse")
+        .env("GITLAB_USER_LOGIN", "marcel.amirault")
+        .env("GATEHOUSE_GITLAB_TOKEN", SECRET)
+        .env("GATEHOUSE_GITLAB_TIMEOUT", "2");
+}
+
+struct Outcome {
+    run: common::Run,
+}
+
+fn run_with(args: &[&str], setup: impl FnOnce(&mut assert_cmd::Command)) -> Outcome {
+    let mut cmd = common::gatehouse();
+    setup(&mut cmd);
+    let out = cmd.args(args).output().expect("gatehouse runs");
+    let run = common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+        "the token leaked:\n{}",
+        run.transcript()
+    );
+    Outcome { run }
+}
+
+/// Snapshots show the mock's URL as `[gitlab]`.
+fn redact(text: &str, gitlab: &Gitlab) -> String {
+    text.replace(&gitlab.server.uri(), "[gitlab]")
+}
+
+fn facts_json(out: &Outcome) -> Value {
+    serde_json::from_str(&out.run.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}", out.run.transcript()))
+}
+
+#[test]
+fn merge_request_pipeline_facts() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| mr_env(c, &gl.api()));
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    let mut facts = facts_json(&out);
+    assert!(facts["gathered_at"].is_string());
+    facts["gathered_at"] = "[time]".into();
+    insta::assert_json_snapshot!(facts);
+    // Every request carried the token, in the header GitLab reads.
+    for request in gl.requests() {
+        assert_eq!(
+            request
+                .headers
+                .get("private-token")
+                .map(|v| v.to_str().unwrap()),
+            Some(SECRET)
+        );
+    }
+}
+
+#[test]
+fn merge_request_pipeline_check() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let out = run_with(
+        &[
+            "check",
+            "--source",
+            "gitlab",
+            "--policy",
+            "fixtures/policies/spine.toml",
+        ],
+        |c| {
+            mr_env(c, &gl.api());
+            c.current_dir(root());
+        },
+    );
+    // The documented MR has no ticket in its title or commits.
+    assert_eq!(out.run.code, 1, "{}", out.run.transcript());
+    insta::assert_snapshot!(redact(&out.run.transcript(), &gl));
+}
+
+#[test]
+fn ci_merge_request_approved_is_never_trusted_and_a_job_token_alone_blocks() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let out = run_with(
+        &[
+            "check",
+            "--source",
+            "gitlab",
+            "--policy",
+            "fixtures/policies/spine.toml",
+        ],
+        |c| {
+            mr_env(c, &gl.api());
+            c.env_remove("GATEHOUSE_GITLAB_TOKEN")
+                .env("CI_JOB_TOKEN", SECRET)
+                .env("CI_MERGE_REQUEST_APPROVED", "true");
+        },
+    );
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(out.run.stderr.contains("`read_api`"), "{}", out.run.stderr);
+    assert!(
+        gl.requests().is_empty(),
+        "no request is made with a job token alone"
+    );
+    insta::assert_snapshot!(out.run.transcript());
+}
+
+#[test]
+fn a_named_token_variable_is_used() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let out = run_with(
+        &[
+            "facts",
+            "--source",
+            "gitlab",
+            "--gitlab-token-env",
+            "MY_GITLAB_TOKEN",
+        ],
+        |c| {
+            mr_env(c, &gl.api());
+            c.env_remove("GATEHOUSE_GITLAB_TOKEN")
+                .env("MY_GITLAB_TOKEN", SECRET);
+        },
+    );
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+
+    let missing = run_with(
+        &[
+            "facts",
+            "--source",
+            "gitlab",
+            "--gitlab-token-env",
+            "NOT_SET_ANYWHERE",
+        ],
+        |c| mr_env(c, &gl.api()),
+    );
+    assert_eq!(missing.run.code, 3);
+    assert!(
+        missing.run.stderr.contains("NOT_SET_ANYWHERE"),
+        "{}",
+        missing.run.stderr
+    );
+}
+
+/// Each failure of the API ends in exit 3 with a message saying what failed.
+fn failing(mr_response: ResponseTemplate, extra_env: &[(&str, &str)]) -> (Outcome, Gitlab) {
+    let gl = Gitlab::new();
+    gl.get(&format!("{PROJECT}/merge_requests/133"), mr_response);
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        mr_env(c, &gl.api());
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+    });
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(
+        out.run.stdout.is_empty(),
+        "no facts on failure: {}",
+        out.run.stdout
+    );
+    (out, gl)
+}
+
+#[test]
+fn unauthorized_is_indeterminate() {
+    let (out, gl) = failing(
+        ResponseTemplate::new(401)
+            .set_body_json(serde_json::json!({"message": "401 Unauthorized"})),
+        &[],
+    );
+    insta::assert_snapshot!(redact(&out.run.stderr, &gl));
+}
+
+#[test]
+fn forbidden_is_indeterminate() {
+    let (out, gl) = failing(
+        ResponseTemplate::new(403).set_body_json(serde_json::json!({"message": "403 Forbidden"})),
+        &[],
+    );
+    insta::assert_snapshot!(redact(&out.run.stderr, &gl));
+}
+
+#[test]
+fn server_errors_are_retried_then_indeterminate() {
+    let (out, gl) = failing(ResponseTemplate::new(500), &[]);
+    assert_eq!(gl.requests().len(), 4, "one try and three retries");
+    insta::assert_snapshot!(redact(&out.run.stderr, &gl));
+}
+
+#[test]
+fn rate_limiting_is_retried_then_indeterminate() {
+    let (out, gl) = failing(
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
+        &[],
+    );
+    assert_eq!(gl.requests().len(), 4);
+    assert!(
+        out.run.stderr.contains("rate limited"),
+        "{}",
+        out.run.stderr
+    );
+}
+
+#[test]
+fn a_retry_that_succeeds_is_fine() {
+    let gl = Gitlab::new();
+    // Answers first (higher priority), once: one 503, then the real body.
+    gl.rt.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133")))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&gl.server),
+    );
+    gl.merge_request();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| mr_env(c, &gl.api()));
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+}
+
+#[test]
+fn a_timeout_is_indeterminate() {
+    let (out, gl) = failing(
+        json(body("merge_requests.get.json")).set_delay(Duration::from_secs(3)),
+        &[("GATEHOUSE_GITLAB_TIMEOUT", "0.3")],
+    );
+    assert!(out.run.stderr.contains("timed out"), "{}", out.run.stderr);
+    insta::assert_snapshot!(redact(&out.run.stderr, &gl));
+}
+
+#[test]
+fn truncated_json_is_indeterminate() {
+    let text = std::fs::read_to_string(fixture("gitlab/rest/merge_requests.get.json")).unwrap();
+    let cut = &text[..text.len() / 2];
+    let (out, gl) = failing(
+        ResponseTemplate::new(200).set_body_raw(cut.as_bytes().to_vec(), "application/json"),
+        &[],
+    );
+    assert!(
+        out.run.stderr.contains("truncated JSON"),
+        "{}",
+        out.run.stderr
+    );
+    insta::assert_snapshot!(redact(&out.run.stderr, &gl));
+}
+
+#[test]
+fn a_moved_merge_request_head_is_indeterminate() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        mr_env(c, &gl.api());
+        c.env("CI_COMMIT_SHA", "1111111111111111111111111111111111111111");
+    });
+    assert_eq!(out.run.code, 3);
+    assert!(
+        out.run.stderr.contains("is now at e82eb4a"),
+        "{}",
+        out.run.stderr
+    );
+}
+
+#[test]
+fn a_missing_page_of_commits_is_indeterminate() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    // The second page GitLab announces answers 500 every time.
+    gl.rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133/commits")))
+            .and(query_param_is_missing("page"))
+            .respond_with(
+                json(body("merge_requests.commits.json")).insert_header("x-next-page", "2"),
+            )
+            .with_priority(1)
+            .mount(&gl.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133/commits")))
+            .and(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(500))
+            .with_priority(1)
+            .mount(&gl.server)
+            .await;
+    });
+    let out = run_with(&["facts", "--source", "gitlab"], |c| mr_env(c, &gl.api()));
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(
+        out.run.stderr.contains("commits of merge request !133"),
+        "{}",
+        out.run.stderr
+    );
+}
+
+/// Group members over two pages: offset pagination (`x-next-page`) and
+/// keyset pagination (`Link: rel="next"`) both read to the end.
+#[test]
+fn every_page_of_group_members_is_read() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let members = body("members.list_all.json");
+    let members = members.as_array().unwrap();
+    let group = "/api/v4/groups/acme%2Fsre/members/all";
+    gl.rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(group))
+            .and(query_param_is_missing("page"))
+            .respond_with(
+                json(Value::Array(members[..2].to_vec())).insert_header("x-next-page", "2"),
+            )
+            .mount(&gl.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(group))
+            .and(query_param("page", "2"))
+            .respond_with(
+                json(Value::Array(members[2..].to_vec())).insert_header("x-next-page", ""),
+            )
+            .mount(&gl.server)
+            .await;
+    });
+    let platform = "/api/v4/groups/acme%2Fplatform/members/all";
+    let next = format!("{}{platform}?per_page=100&id_after=2", gl.server.uri());
+    gl.rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(platform))
+            .and(query_param_is_missing("id_after"))
+            .respond_with(
+                json(Value::Array(members[..1].to_vec()))
+                    .insert_header("link", format!("<{next}>; rel=\"next\"").as_str()),
+            )
+            .mount(&gl.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(platform))
+            .and(query_param("id_after", "2"))
+            .respond_with(json(Value::Array(members[1..].to_vec())))
+            .mount(&gl.server)
+            .await;
+    });
+    let mut request = mr_request(&gl);
+    request.teams = vec!["acme/sre".into(), "acme/platform".into()];
+    let gathered = gitlab::gather(&request).unwrap();
+    let all = ["raymond_smith", "john_doe", "foo_bar"];
+    assert_eq!(gathered.facts.teams["acme/sre"], all);
+    assert_eq!(gathered.facts.teams["acme/platform"], all);
+}
+
+#[test]
+fn an_unreadable_group_is_an_error_not_an_empty_team() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    let mut request = mr_request(&gl);
+    request.teams = vec!["acme/ghosts".into()];
+    let e = gitlab::gather(&request).unwrap_err();
+    assert!(e.message.contains("members of group acme/ghosts"), "{e}");
+}
+
+#[test]
+fn a_next_page_link_off_the_api_is_refused() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    gl.rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/api/v4/groups/acme%2Fsre/members/all"))
+            .respond_with(json(body("members.list_all.json")).insert_header(
+                "link",
+                "<https://evil.example/collect?page=2>; rel=\"next\"",
+            ))
+            .mount(&gl.server)
+            .await;
+    });
+    let mut request = mr_request(&gl);
+    request.teams = vec!["acme/sre".into()];
+    let e = gitlab::gather(&request).unwrap_err();
+    assert!(e.message.contains("refusing to send the token"), "{e}");
+}
+
+fn mr_request(gl: &Gitlab) -> GitlabRequest {
+    GitlabRequest {
+        api_url: gl.api(),
+        token: Token {
+            secret: SECRET.into(),
+            kind: TokenKind::Api {
+                variable: "GATEHOUSE_GITLAB_TOKEN".into(),
+            },
+        },
+        project: "acme/api".into(),
+        host: "gitlab.example.com".into(),
+        default_branch: Some("main".into()),
+        merge_request: Some(133),
+        deployment: None,
+        git_ref: None,
+        head_sha: MR_HEAD.into(),
+        actor: None,
+        pipeline: None,
+        teams: Vec::new(),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+/// A deploy job of pipeline 37 (job 664) to the protected `production`
+/// environment, approved once, with one freeze period.
+fn deployment(gl: &Gitlab, approvals: bool) {
+    gl.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/deployments")))
+            .and(query_param("environment", "production")),
+        json(body("deployments.list.json")),
+    );
+    let mut deployment = body("deployments.get.json");
+    if approvals {
+        // GitLab documents a blocked deployment's approvals only as a fragment
+        // of this body; merged here as its README says.
+        for (k, v) in body("deployments.update.approvals_fragment.json")
+            .as_object()
+            .unwrap()
+        {
+            deployment[k] = v.clone();
+        }
+    }
+    gl.get(&format!("{PROJECT}/deployments/42"), json(deployment));
+    gl.get(
+        &format!("{PROJECT}/protected_environments/production"),
+        json(body(
+            "protected_environments.create.with_approval_rules.json",
+        )),
+    );
+    gl.get(
+        &format!("{PROJECT}/freeze_periods"),
+        json(body("freeze_periods.list.json")),
+    );
+    // GitLab's single-commit example is of another commit; its id is set to
+    // the deployed one so the body answers the question asked.
+    let mut commit = body("commits.get.json");
+    commit["id"] = DEPLOYED.into();
+    gl.get(
+        &format!("{PROJECT}/repository/commits/{DEPLOYED}"),
+        json(commit),
+    );
+    gl.get(
+        &format!("{PROJECT}/repository/commits/{DEPLOYED}/statuses"),
+        json(body("commits.statuses.json")),
+    );
+}
+
+fn deploy_env(cmd: &mut assert_cmd::Command, api: &str) {
+    mr_env(cmd, api);
+    cmd.env_remove("CI_MERGE_REQUEST_IID")
+        .env("CI_PIPELINE_SOURCE", "push")
+        .env("CI_COMMIT_SHA", DEPLOYED)
+        .env("CI_COMMIT_BRANCH", "main")
+        .env("CI_COMMIT_REF_NAME", "main")
+        .env("CI_ENVIRONMENT_NAME", "production")
+        .env("CI_PIPELINE_ID", "37")
+        .env("CI_JOB_ID", "664")
+        .env("CI_JOB_NAME", "deploy")
+        .env(
+            "CI_PIPELINE_URL",
+            "https://gitlab.example.com/acme/api/-/pipelines/37",
+        )
+        .env("GITLAB_USER_LOGIN", "root");
+}
+
+#[test]
+fn deploy_job_facts() {
+    let gl = Gitlab::new();
+    deployment(&gl, true);
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        deploy_env(c, &gl.api())
+    });
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    let mut facts = facts_json(&out);
+    facts["gathered_at"] = "[time]".into();
+    insta::assert_json_snapshot!(facts);
+}
+
+#[test]
+fn deploy_job_check_allows_main_to_production() {
+    let gl = Gitlab::new();
+    deployment(&gl, true);
+    let out = run_with(
+        &[
+            "check",
+            "--source",
+            "gitlab",
+            "--policy",
+            "fixtures/policies/spine.toml",
+        ],
+        |c| deploy_env(c, &gl.api()),
+    );
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    assert!(
+        out.run.stdout.contains("PASS   deploy-from-main-or-tags"),
+        "{}",
+        out.run.stdout
+    );
+}
+
+#[test]
+fn a_protected_environment_without_readable_approvals_is_indeterminate() {
+    let gl = Gitlab::new();
+    deployment(&gl, false);
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        deploy_env(c, &gl.api())
+    });
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(
+        out.run.stderr.contains("requires deployment approvals"),
+        "{}",
+        out.run.stderr
+    );
+}
+
+#[test]
+fn a_push_pipeline_is_not_gated_by_this_source() {
+    let gl = Gitlab::new();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        deploy_env(c, &gl.api());
+        c.env_remove("CI_ENVIRONMENT_NAME");
+    });
+    assert_eq!(out.run.code, 3);
+    insta::assert_snapshot!(out.run.stderr);
+}
+
+#[test]
+fn deployment_target_by_id() {
+    let gl = Gitlab::new();
+    deployment(&gl, true);
+    let mut request = mr_request(&gl);
+    request.merge_request = None;
+    request.head_sha = DEPLOYED.into();
+    request.git_ref = Some("refs/heads/main".into());
+    request.deployment = Some(DeploymentTarget {
+        environment: "production".into(),
+        deployment_id: Some(42),
+        pipeline_id: None,
+        job_id: None,
+    });
+    let gathered = gitlab::gather(&request).unwrap();
+    let d = gathered.facts.deployment.unwrap();
+    assert_eq!(d.approvals.len(), 1);
+    assert_eq!(d.freeze_periods.len(), 1);
+    // Found by id: the deployments list was not needed.
+    assert!(
+        gl.requests()
+            .iter()
+            .all(|r| r.url.path() != format!("{PROJECT}/deployments"))
+    );
+}
