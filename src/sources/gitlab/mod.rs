@@ -543,3 +543,111 @@ async fn read_deployment(
         .await?;
     map::deployment(&deployment, protection.as_ref(), &freeze, env, head_sha)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    const MR: &[(&str, &str)] = &[
+        ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_PROJECT_PATH", "acme/api"),
+        ("CI_MERGE_REQUEST_IID", "7"),
+        ("CI_COMMIT_SHA", "aaaa"),
+        ("GATEHOUSE_GITLAB_TOKEN", "secret"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut all: Vec<_> = MR.to_vec();
+        all.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        all.extend_from_slice(extra);
+        all
+    }
+
+    #[test]
+    fn a_merge_request_pipeline_becomes_a_request() {
+        let r = request_from_env(&SourceOptions::default(), &env_of(MR)).unwrap();
+        assert_eq!(r.merge_request, Some(7));
+        assert_eq!(r.head_sha, "aaaa");
+        assert_eq!(r.host, "gitlab.example.com");
+        assert!(r.deployment.is_none());
+        assert_eq!(r.timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn merged_results_pipelines_gate_the_merge_request_head() {
+        let env = with(&[
+            ("CI_MERGE_REQUEST_EVENT_TYPE", "merged_result"),
+            ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "bbbb"),
+        ]);
+        let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
+        assert_eq!(r.head_sha, "bbbb");
+    }
+
+    #[test]
+    fn token_precedence_named_then_gatehouse_then_job() {
+        let env = with(&[("MINE", "m"), ("CI_JOB_TOKEN", "j")]);
+        let options = SourceOptions {
+            gitlab_token_env: Some("MINE".into()),
+            ..SourceOptions::default()
+        };
+        let r = request_from_env(&options, &env_of(&env)).unwrap();
+        assert_eq!(r.token.secret, "m");
+        let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
+        assert_eq!(r.token.secret, "secret");
+        let job_only: Vec<_> = env
+            .into_iter()
+            .filter(|(k, _)| *k != "GATEHOUSE_GITLAB_TOKEN")
+            .collect();
+        let r = request_from_env(&SourceOptions::default(), &env_of(&job_only)).unwrap();
+        assert_eq!(r.token.kind, TokenKind::Job);
+        let e = gather(&r).unwrap_err();
+        assert!(e.message.contains("`read_api`"), "{e}");
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let r = request_from_env(&SourceOptions::default(), &env_of(MR)).unwrap();
+        assert!(!format!("{r:?}").contains("secret\""));
+        assert!(format!("{:?}", r.token).contains("<redacted>"));
+    }
+
+    #[test]
+    fn a_deploy_job_becomes_a_deployment_target() {
+        let env = vec![
+            ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+            ("CI_PROJECT_ID", "15"),
+            ("CI_COMMIT_SHA", "cccc"),
+            ("CI_COMMIT_TAG", "v1.2.0"),
+            ("CI_ENVIRONMENT_NAME", "production"),
+            ("CI_PIPELINE_ID", "37"),
+            ("CI_JOB_ID", "664"),
+            ("GATEHOUSE_GITLAB_TOKEN", "secret"),
+            ("GATEHOUSE_GITLAB_TIMEOUT", "2.5"),
+        ];
+        let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
+        assert_eq!(r.project, "15");
+        assert_eq!(r.git_ref.as_deref(), Some("refs/tags/v1.2.0"));
+        let d = r.deployment.unwrap();
+        assert_eq!((d.job_id, d.pipeline_id), (Some(664), Some(37)));
+        assert_eq!(r.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn bad_numbers_are_named() {
+        let env = with(&[("CI_MERGE_REQUEST_IID", "seven")]);
+        let e = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap_err();
+        assert!(e.message.contains("CI_MERGE_REQUEST_IID"), "{e}");
+        let env = with(&[("GATEHOUSE_GITLAB_TIMEOUT", "-1")]);
+        assert!(request_from_env(&SourceOptions::default(), &env_of(&env)).is_err());
+    }
+}
