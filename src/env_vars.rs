@@ -83,15 +83,16 @@ pub mod gitlab {
     pub const CI_MERGE_REQUEST_TARGET_BRANCH_NAME: &str = "CI_MERGE_REQUEST_TARGET_BRANCH_NAME";
     /// The merge request's source branch.
     pub const CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME";
+    /// The merge request's labels, comma-separated.
+    pub const CI_MERGE_REQUEST_LABELS: &str = "CI_MERGE_REQUEST_LABELS";
+    /// `detached`, `merged_result` or `merge_train`.
+    pub const CI_MERGE_REQUEST_EVENT_TYPE: &str = "CI_MERGE_REQUEST_EVENT_TYPE";
+    /// The source branch's head commit (merged results and merge train pipelines only).
+    pub const CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA";
     /// A snapshot from pipeline creation; never trusted as an approval.
     pub const CI_MERGE_REQUEST_APPROVED: &str = "CI_MERGE_REQUEST_APPROVED";
     /// The environment of a deploy job.
     pub const CI_ENVIRONMENT_NAME: &str = "CI_ENVIRONMENT_NAME";
-    /// `detached`, `merged_result` or `merge_train`: in the last two the
-    /// pipeline's commit is a merge commit, not the merge request's head.
-    pub const CI_MERGE_REQUEST_EVENT_TYPE: &str = "CI_MERGE_REQUEST_EVENT_TYPE";
-    /// The merge request's head commit (merged results pipelines only).
-    pub const CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA";
     /// The username of who started the pipeline.
     pub const GITLAB_USER_LOGIN: &str = "GITLAB_USER_LOGIN";
     /// The pipeline's web URL.

@@ -31,6 +31,12 @@ const CI_VARS: &[&str] = &[
     "CI_DEFAULT_BRANCH",
     "CI_PIPELINE_SOURCE",
     "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_LABELS",
+    "CI_COMMIT_BEFORE_SHA",
     "CI_MERGE_REQUEST_EVENT_TYPE",
     "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
     "CI_MERGE_REQUEST_APPROVED",
@@ -157,6 +163,13 @@ fn mr_env(cmd: &mut assert_cmd::Command, api: &str) {
         .env("CI_DEFAULT_BRANCH", "main")
         .env("CI_PIPELINE_SOURCE", "merge_request_event")
         .env("CI_MERGE_REQUEST_IID", "133")
+        .env(
+            "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+            "1162f719d711319a2efb2a35566f3bfdadee8bab",
+        )
+        .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+        .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "manual-job-rules")
+        .env("CI_MERGE_REQUEST_TITLE", "Manual job rules")
         .env("CI_COMMIT_SHA", MR_HEAD)
         .env("CI_COMMIT_REF_NAME", "manual-job-rules")
         .env("CI_PIPELINE_ID", "538317940")
@@ -561,6 +574,7 @@ fn mr_request(gl: &Gitlab) -> GitlabRequest {
         merge_request: Some(133),
         deployment: None,
         git_ref: None,
+        event: None,
         head_sha: MR_HEAD.into(),
         actor: None,
         pipeline: None,
@@ -616,8 +630,17 @@ fn deployment(gl: &Gitlab, approvals: bool) {
 
 fn deploy_env(cmd: &mut assert_cmd::Command, api: &str) {
     mr_env(cmd, api);
-    cmd.env_remove("CI_MERGE_REQUEST_IID")
-        .env("CI_PIPELINE_SOURCE", "push")
+    for var in CI_VARS
+        .iter()
+        .filter(|v| v.starts_with("CI_MERGE_REQUEST_"))
+    {
+        cmd.env_remove(var);
+    }
+    cmd.env("CI_PIPELINE_SOURCE", "push")
+        .env(
+            "CI_COMMIT_BEFORE_SHA",
+            "99d03678b90d914dbb1b109132516d71a4a03ea8",
+        )
         .env("CI_COMMIT_SHA", DEPLOYED)
         .env("CI_COMMIT_BRANCH", "main")
         .env("CI_COMMIT_REF_NAME", "main")

@@ -22,6 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use self::client::Api;
+use super::env::{self as ci_env, CiContext, Provider};
 use super::{Gathered, SourceError, SourceOptions};
 use crate::env_vars::{gatehouse as gh_env, gitlab as ci};
 use crate::facts::{self, Facts};
@@ -98,6 +99,10 @@ pub struct GitlabRequest {
     /// The full ref being gated (`refs/heads/main`, `refs/tags/v1.0`); for a
     /// merge request the source branch is used when this is absent.
     pub git_ref: Option<String>,
+    /// The event kind, when the caller knows better than the source (a merge
+    /// train is a `merge_group`); otherwise `pull_request` for a merge request
+    /// and `deployment` when a deployment is gated.
+    pub event: Option<facts::EventKind>,
     /// The commit being gated: the merge request's head, or the deployed commit.
     pub head_sha: String,
     pub actor: Option<String>,
@@ -114,21 +119,49 @@ pub fn gather_from_env(options: &SourceOptions) -> Result<Gathered, SourceError>
     gather(&request)
 }
 
-/// Build a request from CI variables (looked up through `env`) and the
-/// command line. Never reads `CI_MERGE_REQUEST_APPROVED`.
+/// Build a request from the GitLab CI context (detected from `env`, or the
+/// one the caller gives in `options.ci`), the command line, and the few
+/// variables only this source needs (API URL, job id, token, timeout).
+/// Never reads `CI_MERGE_REQUEST_APPROVED`.
 pub fn request_from_env(
     options: &SourceOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<GitlabRequest, SourceError> {
-    let required = |name: &str| {
-        env(name).ok_or_else(|| {
-            SourceError::new(SOURCE, format!("{name} is not set"))
-                .hint("run inside a GitLab CI job, or set the GitLab CI variables this source reads (see README, \"GitLab CI\")")
-        })
+    let ctx = match &options.ci {
+        Some(ctx) => ctx.clone(),
+        None => ci_env::detect(env)?.ok_or_else(|| {
+            SourceError::new(SOURCE, format!("not in a GitLab CI job ({} is not `true`)", ci::GITLAB_CI))
+                .hint("run `gatehouse check --source gitlab` as a step of a GitLab CI job; elsewhere use `--source git` or `--facts FILE`")
+        })?,
     };
-    let token = token_from_env(options.gitlab_token_env.as_deref(), env)?;
-    let api_url = required(ci::CI_API_V4_URL)?;
-    let project = env(ci::CI_PROJECT_PATH)
+    if ctx.provider != Provider::GitlabCi {
+        return Err(SourceError::new(
+            SOURCE,
+            format!(
+                "`--source gitlab` reads a GitLab CI job, but this run is {}",
+                ctx.provider.as_str()
+            ),
+        ));
+    }
+    request_from_context(&ctx, options, env)
+}
+
+/// [`request_from_env`] once the context is known.
+pub fn request_from_context(
+    ctx: &CiContext,
+    options: &SourceOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<GitlabRequest, SourceError> {
+    let env = |name: &str| env(name).filter(|v| !v.is_empty());
+    let token = token_from_env(options.gitlab_token_env.as_deref(), &env)?;
+    let api_url = env(ci::CI_API_V4_URL).ok_or_else(|| {
+        SourceError::new(SOURCE, format!("{} is not set", ci::CI_API_V4_URL))
+            .hint("GitLab sets it in every job; outside a job, set it to https://<host>/api/v4")
+    })?;
+    let repository = ctx.repository.clone();
+    let project = repository
+        .as_ref()
+        .map(|r| r.slug.clone())
         .or_else(|| env(ci::CI_PROJECT_ID))
         .ok_or_else(|| {
             SourceError::new(
@@ -140,26 +173,20 @@ pub fn request_from_env(
                 ),
             )
         })?;
-    let host = match env(ci::CI_SERVER_HOST) {
-        Some(h) => h,
-        None => reqwest::Url::parse(&api_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| "gitlab".to_string()),
-    };
-    let merge_request = env(ci::CI_MERGE_REQUEST_IID)
-        .map(|v| parse_id(ci::CI_MERGE_REQUEST_IID, &v))
-        .transpose()?;
-    let pipeline_id = env(ci::CI_PIPELINE_ID)
-        .map(|v| parse_id(ci::CI_PIPELINE_ID, &v))
-        .transpose()?;
-    let job_id = env(ci::CI_JOB_ID)
-        .map(|v| parse_id(ci::CI_JOB_ID, &v))
-        .transpose()?;
+    let host = repository
+        .as_ref()
+        .map(|r| r.host.clone())
+        .unwrap_or_else(|| {
+            reqwest::Url::parse(&api_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "gitlab".to_string())
+        });
+    let merge_request = ctx.change.as_ref().map(|c| c.id);
     let environment = options
         .environment
         .clone()
-        .or_else(|| env(ci::CI_ENVIRONMENT_NAME));
+        .or_else(|| ctx.environment.clone());
     if merge_request.is_none() && environment.is_none() {
         return Err(SourceError::new(
             SOURCE,
@@ -167,32 +194,21 @@ pub fn request_from_env(
         )
         .hint("the GitLab source gates merge requests and deployments; gate a plain push with `--source git`"));
     }
-    // In merged results and merge train pipelines the pipeline runs on a
-    // merge commit; what was reviewed is the merge request's head.
-    let merged_result = matches!(
-        env(ci::CI_MERGE_REQUEST_EVENT_TYPE).as_deref(),
-        Some("merged_result" | "merge_train")
-    );
-    let head_sha = match (&options.head, merged_result) {
-        (Some(head), _) => head.clone(),
-        (None, true) => required(ci::CI_MERGE_REQUEST_SOURCE_BRANCH_SHA)?,
-        (None, false) => required(ci::CI_COMMIT_SHA)?,
-    };
-    let git_ref = if let Some(tag) = env(ci::CI_COMMIT_TAG) {
-        Some(format!("refs/tags/{tag}"))
-    } else if let Some(branch) = env(ci::CI_COMMIT_BRANCH) {
-        Some(format!("refs/heads/{branch}"))
-    } else if merge_request.is_none() {
-        env(ci::CI_COMMIT_REF_NAME).map(|r| format!("refs/heads/{r}"))
-    } else {
-        None
-    };
-    let pipeline = pipeline_id.map(|id| facts::Pipeline {
-        provider: "gitlab-ci".to_string(),
-        id: id.to_string(),
-        url: env(ci::CI_PIPELINE_URL),
-        job: env(ci::CI_JOB_NAME),
-    });
+    // The context already picks the merge request's own head in merged
+    // results and merge train pipelines (not the temporary merge commit).
+    let head_sha = options
+        .head
+        .clone()
+        .or_else(|| ctx.head_sha.clone())
+        .ok_or_else(|| SourceError::new(SOURCE, "this pipeline names no commit to gate"))?;
+    let pipeline_id = ctx
+        .pipeline
+        .as_ref()
+        .map(|p| parse_id(ci::CI_PIPELINE_ID, &p.id))
+        .transpose()?;
+    let job_id = env(ci::CI_JOB_ID)
+        .map(|v| parse_id(ci::CI_JOB_ID, &v))
+        .transpose()?;
     let timeout = match env(gh_env::GATEHOUSE_GITLAB_TIMEOUT) {
         None => DEFAULT_TIMEOUT,
         Some(v) => v
@@ -216,7 +232,7 @@ pub fn request_from_env(
         token,
         project,
         host,
-        default_branch: env(ci::CI_DEFAULT_BRANCH),
+        default_branch: repository.and_then(|r| r.default_branch),
         merge_request,
         deployment: environment.map(|environment| DeploymentTarget {
             environment,
@@ -224,10 +240,13 @@ pub fn request_from_env(
             pipeline_id,
             job_id,
         }),
-        git_ref,
+        git_ref: Some(ctx.gated_ref.clone()).filter(|r| !r.is_empty()),
+        // A merge train is gated as a merge group; otherwise the source
+        // decides from what it gathers.
+        event: (ctx.event == facts::EventKind::MergeGroup).then_some(ctx.event),
         head_sha,
-        actor: env(ci::GITLAB_USER_LOGIN),
-        pipeline,
+        actor: ctx.actor.clone(),
+        pipeline: ctx.pipeline.clone(),
         teams: options.teams.clone(),
         timeout,
     })
@@ -439,11 +458,11 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
     let git_ref = git_ref.ok_or_else(|| {
         SourceError::new(SOURCE, "cannot tell which ref is deployed: none of CI_COMMIT_TAG, CI_COMMIT_BRANCH, CI_COMMIT_REF_NAME is set")
     })?;
-    let kind = if deployment.is_some() {
+    let kind = req.event.unwrap_or(if deployment.is_some() {
         facts::EventKind::Deployment
     } else {
         facts::EventKind::PullRequest
-    };
+    });
     let facts = Facts {
         schema: facts::FACTS_SCHEMA.to_string(),
         gathered_at: Utc::now(),
@@ -559,9 +578,17 @@ mod tests {
     }
 
     const MR: &[(&str, &str)] = &[
+        ("GITLAB_CI", "true"),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
         ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_SERVER_HOST", "gitlab.example.com"),
         ("CI_PROJECT_PATH", "acme/api"),
         ("CI_MERGE_REQUEST_IID", "7"),
+        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", "0000base"),
+        ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
+        ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
+        ("CI_MERGE_REQUEST_TITLE", "A change"),
+        ("CI_MERGE_REQUEST_APPROVED", "true"),
         ("CI_COMMIT_SHA", "aaaa"),
         ("GATEHOUSE_GITLAB_TOKEN", "secret"),
     ];
@@ -578,6 +605,8 @@ mod tests {
         let r = request_from_env(&SourceOptions::default(), &env_of(MR)).unwrap();
         assert_eq!(r.merge_request, Some(7));
         assert_eq!(r.head_sha, "aaaa");
+        assert_eq!(r.git_ref.as_deref(), Some("refs/merge-requests/7/head"));
+        assert_eq!(r.event, None);
         assert_eq!(r.host, "gitlab.example.com");
         assert!(r.deployment.is_none());
         assert_eq!(r.timeout, DEFAULT_TIMEOUT);
@@ -591,6 +620,12 @@ mod tests {
         ]);
         let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
         assert_eq!(r.head_sha, "bbbb");
+        let env = with(&[
+            ("CI_MERGE_REQUEST_EVENT_TYPE", "merge_train"),
+            ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "bbbb"),
+        ]);
+        let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
+        assert_eq!(r.event, Some(facts::EventKind::MergeGroup));
     }
 
     #[test]
@@ -624,6 +659,8 @@ mod tests {
     #[test]
     fn a_deploy_job_becomes_a_deployment_target() {
         let env = vec![
+            ("GITLAB_CI", "true"),
+            ("CI_PIPELINE_SOURCE", "push"),
             ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
             ("CI_PROJECT_ID", "15"),
             ("CI_COMMIT_SHA", "cccc"),
@@ -640,6 +677,20 @@ mod tests {
         let d = r.deployment.unwrap();
         assert_eq!((d.job_id, d.pipeline_id), (Some(664), Some(37)));
         assert_eq!(r.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn only_a_gitlab_job_is_read() {
+        let e = request_from_env(&SourceOptions::default(), &env_of(&[])).unwrap_err();
+        assert!(e.message.contains("not in a GitLab CI job"), "{e}");
+        let mut ctx = ci_env::detect(&env_of(MR)).unwrap().unwrap();
+        ctx.provider = Provider::GithubActions;
+        let options = SourceOptions {
+            ci: Some(ctx),
+            ..SourceOptions::default()
+        };
+        let e = request_from_env(&options, &env_of(MR)).unwrap_err();
+        assert!(e.message.contains("reads a GitLab CI job"), "{e}");
     }
 
     #[test]
