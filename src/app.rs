@@ -97,9 +97,9 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         Ok(p) => p,
         Err(e) => return report_policy_error(&e),
     };
-    let mut source_options = options.clone();
-    source_options.teams = policy.teams();
-    let gathered = match sources::gather(&source_options) {
+    let mut options = options.clone();
+    options.teams = policy.teams();
+    let gathered = match sources::gather(&options) {
         Ok(g) => g,
         Err(e) => return report_source_error(&e),
     };

@@ -741,3 +741,25 @@ fn deployment_target_by_id() {
             .all(|r| r.url.path() != format!("{PROJECT}/deployments"))
     );
 }
+
+#[test]
+fn unreadable_approval_settings_record_approvals_without_a_commit() {
+    let gl = Gitlab::new();
+    gl.rt.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/approvals")))
+            .respond_with(ResponseTemplate::new(403))
+            .with_priority(1)
+            .mount(&gl.server),
+    );
+    gl.merge_request();
+    let gathered = gitlab::gather(&mr_request(&gl)).unwrap();
+    let reviews = &gathered.facts.change.unwrap().reviews;
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].commit, None, "not known to be on the head");
+    assert!(
+        gathered.notices[0].contains("recorded without a commit"),
+        "{:?}",
+        gathered.notices
+    );
+}

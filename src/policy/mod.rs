@@ -86,8 +86,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Every team slug some rule names, sorted and without duplicates: the
-    /// groups a source must gather the members of.
+    /// Every team slug the rules name, once each, for the source to gather.
     pub fn teams(&self) -> Vec<String> {
         let mut teams: Vec<String> = self.rules.iter().flat_map(|r| r.rule.teams()).collect();
         teams.sort();

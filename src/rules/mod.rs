@@ -39,9 +39,9 @@ pub struct RuleInput<'a> {
 pub trait Rule: Debug + Send + Sync {
     fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation;
 
-    /// The team slugs (`acme/sre`) the rule's config names (see
-    /// [`principals::Principals::teams`]), so that a source can gather their
-    /// members into `facts.teams` before the rule runs.
+    /// Team slugs (`acme/sre`) this rule names (see
+    /// [`principals::Principals::teams`]), so a source gathers their members
+    /// before evaluation.
     fn teams(&self) -> Vec<String> {
         Vec::new()
     }

@@ -42,8 +42,7 @@ pub struct SourceOptions {
     pub ci: Option<env::CiContext>,
     /// `--gitlab-token-env NAME`: the variable holding the GitLab API token.
     pub gitlab_token_env: Option<String>,
-    /// Team slugs the policy names (`acme/sre`); their members are gathered
-    /// into `facts.teams` by sources that can read them.
+    /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
     pub teams: Vec<String>,
 }
 

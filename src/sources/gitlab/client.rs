@@ -93,7 +93,7 @@ impl Api {
 
     /// One object; `what` names it in messages.
     pub async fn get<T: DeserializeOwned>(&self, what: &str, url: Url) -> Result<T, SourceError> {
-        let (_, body) = self.fetch(what, &url, false).await?;
+        let (_, body) = self.fetch(what, &url, Absent::IsError).await?;
         let body = body.ok_or_else(|| not_found(what, &url))?;
         decode(what, &url, &body)
     }
@@ -104,7 +104,21 @@ impl Api {
         what: &str,
         url: Url,
     ) -> Result<Option<T>, SourceError> {
-        match self.fetch(what, &url, true).await? {
+        match self.fetch(what, &url, Absent::NotFound).await? {
+            (_, None) => Ok(None),
+            (_, Some(body)) => decode(what, &url, &body).map(Some),
+        }
+    }
+
+    /// A setting that only refines a fact: `None` when it does not exist or
+    /// the token may not read it (403). Callers must then assume the stricter
+    /// case; use [`Api::get_optional`] for anything that could allow more.
+    pub async fn get_setting<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        url: Url,
+    ) -> Result<Option<T>, SourceError> {
+        match self.fetch(what, &url, Absent::NotFoundOrForbidden).await? {
             (_, None) => Ok(None),
             (_, Some(body)) => decode(what, &url, &body).map(Some),
         }
@@ -121,7 +135,7 @@ impl Api {
         let first = url.clone();
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
-            let (headers, body) = self.fetch(what, &url, false).await?;
+            let (headers, body) = self.fetch(what, &url, Absent::IsError).await?;
             let body = body.ok_or_else(|| not_found(what, &url))?;
             let page: Vec<T> = decode(what, &url, &body)?;
             items.extend(page);
@@ -136,12 +150,13 @@ impl Api {
         ))
     }
 
-    /// GET with retries. `Ok((headers, None))` is a 404 when `allow_missing`.
+    /// GET with retries. `Ok((headers, None))` when the answer is one that
+    /// `absent` accepts as "not there".
     async fn fetch(
         &self,
         what: &str,
         url: &Url,
-        allow_missing: bool,
+        absent: Absent,
     ) -> Result<(HeaderMap, Option<Vec<u8>>), SourceError> {
         let mut attempt = 0;
         loop {
@@ -173,7 +188,14 @@ impl Api {
                 let body = response.bytes().await.unwrap_or_default();
                 return Err(http_error(what, url, status, &body, attempt));
             }
-            if status == StatusCode::NOT_FOUND && allow_missing {
+            let accepted_absent = match absent {
+                Absent::IsError => false,
+                Absent::NotFound => status == StatusCode::NOT_FOUND,
+                Absent::NotFoundOrForbidden => {
+                    status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN
+                }
+            };
+            if accepted_absent {
                 return Ok((headers, None));
             }
             let body = match response.bytes().await {
@@ -194,6 +216,15 @@ impl Api {
             return Ok((headers, Some(body.to_vec())));
         }
     }
+}
+
+/// Which answers mean "not there" rather than an error.
+#[derive(Debug, Clone, Copy)]
+enum Absent {
+    /// None: a 404 is an error naming what was not found.
+    IsError,
+    NotFound,
+    NotFoundOrForbidden,
 }
 
 fn backoff(attempt: u32) -> Duration {

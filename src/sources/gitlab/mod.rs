@@ -362,8 +362,10 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
                 api.url(&[&mr_path[..], &["approvals"]].concat(), &[]),
             )
             .await?;
+        // Unreadable settings (404, or 403 for a Reporter token) only mean
+        // approvals are recorded without a commit: the stricter reading.
         let settings: Option<model::ProjectApprovalSettings> = api
-            .get_optional(
+            .get_setting(
                 "the project's approval settings",
                 api.url(&["projects", project, "approvals"], &[]),
             )
