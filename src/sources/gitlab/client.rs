@@ -23,6 +23,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 const MAX_PAGES: usize = 1000;
 const PER_PAGE: &str = "100";
 
+/// Cheap to clone: the HTTP client shares its connection pool.
+#[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     base: Url,

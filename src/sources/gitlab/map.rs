@@ -120,37 +120,12 @@ pub fn commit(requested: &str, c: &model::Commit) -> Result<facts::Commit, Sourc
             login: None,
             time: c.committed_date,
         },
-        trailers: trailers(&c.message),
+        // git's own trailer rules, as for a local repository.
+        trailers: crate::trailers::parse(&c.message),
         message: c.message.clone(),
         signature: None,
         author_is_bot: false,
     })
-}
-
-/// Trailers of the message's last paragraph, when every line of it is a
-/// `Key: value` trailer (git's rule, without continuation lines).
-fn trailers(message: &str) -> Vec<facts::Trailer> {
-    let trimmed = message.trim_end();
-    let last = trimmed.rsplit("\n\n").next().unwrap_or("");
-    if last == trimmed {
-        // A one-paragraph message is all subject: git finds no trailers there.
-        return Vec::new();
-    }
-    let parsed: Option<Vec<facts::Trailer>> = last
-        .lines()
-        .map(|line| {
-            let (key, value) = line.split_once(':')?;
-            let valid_key = !key.is_empty()
-                && key
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
-            valid_key.then(|| facts::Trailer {
-                key: key.to_string(),
-                value: value.trim().to_string(),
-            })
-        })
-        .collect();
-    parsed.unwrap_or_default()
 }
 
 /// One file of the merge request's diff, with its added and removed lines
@@ -463,11 +438,16 @@ mod tests {
 
     #[test]
     fn trailers_follow_git() {
-        let t = trailers("Subject\n\nBody text.\n\nSigned-off-by: A <a@x>\nCc: B <b@x>\n");
+        let mut c: model::Commit = fixture("commits.get.json");
+        c.message = "Subject\n\nBody text.\n\nSigned-off-by: A <a@x>\nCc: B <b@x>\n".into();
+        let t = commit(&c.id.clone(), &c).unwrap().trailers;
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].key, "Cc");
-        assert!(trailers("Fix: the thing").is_empty());
-        assert!(trailers("S\n\nnot a trailer line\nKey: v").is_empty());
+        // commits.list.json's second entry: trailers in the body's only
+        // paragraph after the subject line, which git does not read as a
+        // trailer block (no blank line before it).
+        c.message = "Sanitize for network graph\nCc: John Doe <johndoe@gitlab.com>".into();
+        assert!(commit(&c.id.clone(), &c).unwrap().trailers.is_empty());
     }
 
     #[test]

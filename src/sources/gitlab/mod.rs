@@ -101,7 +101,7 @@ pub struct GitlabRequest {
     pub git_ref: Option<String>,
     /// The event kind, when the caller knows better than the source (a merge
     /// train is a `merge_group`); otherwise `pull_request` for a merge request
-    /// and `deployment` when a deployment is gated.
+    /// and `deployment` for a deployment outside one.
     pub event: Option<facts::EventKind>,
     /// The commit being gated: the merge request's head, or the deployed commit.
     pub head_sha: String,
@@ -381,19 +381,8 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
                 api.url(&[&mr_path[..], &["commits"]].concat(), &[]),
             )
             .await?;
-        for commit in listed {
-            // The list carries no parents; the single-commit endpoint does.
-            let full: model::Commit = api
-                .get(
-                    &format!("commit {}", facts::short_sha(&commit.id)),
-                    api.url(
-                        &["projects", project, "repository", "commits", &commit.id],
-                        &[],
-                    ),
-                )
-                .await?;
-            commits.push(map::commit(&commit.id, &full)?);
-        }
+        let ids: Vec<String> = listed.into_iter().map(|c| c.id).collect();
+        commits = read_commits(&api, project, ids).await?;
         let diffs: Vec<model::Diff> = api
             .get_all(
                 &format!("diffs of merge request !{iid}"),
@@ -460,10 +449,12 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
     let git_ref = git_ref.ok_or_else(|| {
         SourceError::new(SOURCE, "cannot tell which ref is deployed: none of CI_COMMIT_TAG, CI_COMMIT_BRANCH, CI_COMMIT_REF_NAME is set")
     })?;
-    let kind = req.event.unwrap_or(if deployment.is_some() {
-        facts::EventKind::Deployment
-    } else {
+    // As in the CI context: a deploy job in a merge request pipeline (a
+    // review app) is still about the merge request.
+    let kind = req.event.unwrap_or(if change.is_some() {
         facts::EventKind::PullRequest
+    } else {
+        facts::EventKind::Deployment
     });
     let facts = Facts {
         schema: facts::FACTS_SCHEMA.to_string(),
@@ -497,6 +488,47 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
         unavailable: vec!["commits.signature".to_string(), "tags".to_string()],
     };
     Ok(Gathered { facts, notices })
+}
+
+/// How many single-commit requests run at once.
+const COMMIT_REQUESTS_IN_FLIGHT: usize = 8;
+
+/// The full commits (with parents) for `ids`, in the order given. The merge
+/// request's commit list carries no parents; the single-commit endpoint
+/// does, one request per commit, so a few run at once.
+async fn read_commits(
+    api: &Api,
+    project: &str,
+    ids: Vec<String>,
+) -> Result<Vec<facts::Commit>, SourceError> {
+    let mut slots: Vec<Option<facts::Commit>> = vec![None; ids.len()];
+    let mut running = tokio::task::JoinSet::new();
+    let mut pending = ids.into_iter().enumerate();
+    loop {
+        while running.len() < COMMIT_REQUESTS_IN_FLIGHT {
+            let Some((index, id)) = pending.next() else {
+                break;
+            };
+            let api = api.clone();
+            let url = api.url(&["projects", project, "repository", "commits", &id], &[]);
+            running.spawn(async move {
+                let what = format!("commit {}", facts::short_sha(&id));
+                let full: model::Commit = api.get(&what, url).await?;
+                map::commit(&id, &full).map(|c| (index, c))
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (index, commit) = done.map_err(|e| {
+            SourceError::new(SOURCE, format!("reading a commit failed unexpectedly: {e}"))
+        })??;
+        slots[index] = Some(commit);
+    }
+    slots
+        .into_iter()
+        .map(|c| c.ok_or_else(|| SourceError::new(SOURCE, "a commit was not read")))
+        .collect()
 }
 
 /// CODEOWNERS of the target branch, from the first of GitLab's locations.
