@@ -76,6 +76,49 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
     Ok((source.parse()?, notices))
 }
 
+/// `--source gitlab` in a merge request pipeline: the policy of the merge
+/// request's base commit, read through the API, never the checkout of the
+/// change (DESIGN.md principle 3). `None` when that does not apply.
+fn load_gitlab_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Option<Result<(Policy, Vec<String>, Option<String>), ExitStatus>> {
+    if options.source != sources::SourceKind::Gitlab || options.facts.is_some() {
+        return None;
+    }
+    let base = match sources::gitlab::policy_from_base(args.policy.as_deref(), options) {
+        Ok(Some(base)) => base,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(report_source_error(&e))),
+    };
+    let short = crate::facts::short_sha(&base.commit).to_string();
+    let (source, notice) = match base.file {
+        Some((path, text)) => (
+            PolicySource {
+                origin: path.clone(),
+                text,
+                builtin: false,
+            },
+            format!(
+                "policy {path} read from the merge request's base commit {short} (GitLab API), not from the checkout"
+            ),
+        ),
+        None => (
+            PolicySource::builtin(),
+            format!(
+                "the merge request's base commit {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ),
+        ),
+    };
+    Some(
+        source
+            .parse()
+            .map(|p| (p, vec![notice], Some(base.commit)))
+            .map_err(|e| report_policy_error(&e)),
+    )
+}
+
 fn check(args: &CheckArgs) -> ExitStatus {
     check_with(args, &args.source.options())
 }
@@ -93,9 +136,13 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         );
         return ExitStatus::Usage;
     }
-    let (policy, mut notices) = match load_policy(args.policy.as_deref(), &args.source.repo) {
-        Ok(p) => p,
-        Err(e) => return report_policy_error(&e),
+    let (policy, mut notices, policy_source_ref) = match load_gitlab_policy(args, options) {
+        Some(Ok(loaded)) => loaded,
+        Some(Err(status)) => return status,
+        None => match load_policy(args.policy.as_deref(), &args.source.repo) {
+            Ok((p, n)) => (p, n, None),
+            Err(e) => return report_policy_error(&e),
+        },
     };
     let mut options = options.clone();
     options.teams = policy.teams();
@@ -112,7 +159,7 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
             now,
             environment: args.source.environment.clone(),
             dry_run: args.dry_run,
-            policy_source_ref: None,
+            policy_source_ref,
             notices,
         },
     );

@@ -111,6 +111,8 @@ pub mod gitlab {
     pub const CI_PROJECT_PATH: &str = "CI_PROJECT_PATH";
     /// The numeric project id.
     pub const CI_PROJECT_ID: &str = "CI_PROJECT_ID";
+    /// Where the runner checked the repository out.
+    pub const CI_PROJECT_DIR: &str = "CI_PROJECT_DIR";
     /// The GitLab host name.
     pub const CI_SERVER_HOST: &str = "CI_SERVER_HOST";
     /// The project's default branch.

@@ -16,6 +16,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PROJECT: &str = "/api/v4/projects/acme%2Fapi";
 const MR_HEAD: &str = "e82eb4a098e32c796079ca3915e07487fc4db24c";
+const MR_BASE: &str = "1162f719d711319a2efb2a35566f3bfdadee8bab";
 const DEPLOYED: &str = "a91957a858320c0e17f3a0eca7cfacbff50ea29a";
 const SECRET: &str = "glpat-s3cr3t-never-shown";
 
@@ -149,6 +150,29 @@ impl Gitlab {
                 .and(query_param("ref", "main")),
             json(file),
         );
+        // The policy, at the merge request's diff base commit only.
+        self.file_at_base(
+            "fixtures%2Fpolicies%2Fspine.toml",
+            &std::fs::read_to_string(fixture("policies/spine.toml")).unwrap(),
+        );
+    }
+
+    /// Serve `text` as the repository file `encoded_path` at the MR's base
+    /// commit, in GitLab's documented file body (content replaced, as the
+    /// fixtures' README says).
+    fn file_at_base(&self, encoded_path: &str, text: &str) {
+        use base64::Engine as _;
+        let mut file = body("repository_files.get.json");
+        file["file_path"] = encoded_path.replace("%2F", "/").into();
+        file["content"] = base64::engine::general_purpose::STANDARD
+            .encode(text)
+            .into();
+        self.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("{PROJECT}/repository/files/{encoded_path}")))
+                .and(query_param("ref", MR_BASE)),
+            json(file),
+        );
     }
 }
 
@@ -163,10 +187,7 @@ fn mr_env(cmd: &mut assert_cmd::Command, api: &str) {
         .env("CI_DEFAULT_BRANCH", "main")
         .env("CI_PIPELINE_SOURCE", "merge_request_event")
         .env("CI_MERGE_REQUEST_IID", "133")
-        .env(
-            "CI_MERGE_REQUEST_DIFF_BASE_SHA",
-            "1162f719d711319a2efb2a35566f3bfdadee8bab",
-        )
+        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", MR_BASE)
         .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
         .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "manual-job-rules")
         .env("CI_MERGE_REQUEST_TITLE", "Manual job rules")
@@ -761,5 +782,63 @@ fn unreadable_approval_settings_record_approvals_without_a_commit() {
         gathered.notices[0].contains("recorded without a commit"),
         "{:?}",
         gathered.notices
+    );
+}
+
+/// The checkout is the change under review: a merge request that weakens
+/// the policy is still gated by its base's policy, read through the API.
+#[test]
+fn a_merge_request_is_gated_by_its_base_commits_policy() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    gl.file_at_base(
+        ".gatehouse.toml",
+        &std::fs::read_to_string(fixture("policies/spine.toml")).unwrap(),
+    );
+    let checkout = tempfile::tempdir().unwrap();
+    std::fs::write(checkout.path().join(".gatehouse.toml"), "version = 1\n").unwrap();
+    let out = run_with(&["check", "--source", "gitlab"], |c| {
+        mr_env(c, &gl.api());
+        c.current_dir(checkout.path());
+    });
+    assert_eq!(out.run.code, 1, "{}", out.run.transcript());
+    assert!(
+        out.run.stdout.contains(
+            "note: policy .gatehouse.toml read from the merge request's base commit 1162f71 (GitLab API), not from the checkout"
+        ),
+        "{}",
+        out.run.stdout
+    );
+    assert!(
+        out.run.stdout.contains("FAIL   ticket-reference"),
+        "{}",
+        out.run.stdout
+    );
+
+    // Named with --policy: the same path, read at the base.
+    let out = run_with(
+        &["check", "--source", "gitlab", "--policy", ".gatehouse.toml"],
+        |c| {
+            mr_env(c, &gl.api());
+            c.current_dir(checkout.path());
+        },
+    );
+    assert_eq!(out.run.code, 1, "{}", out.run.transcript());
+
+    // A policy the base does not have cannot come from the change.
+    let out = run_with(
+        &["check", "--source", "gitlab", "--policy", "new-policy.toml"],
+        |c| {
+            mr_env(c, &gl.api());
+            c.current_dir(checkout.path());
+        },
+    );
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(
+        out.run
+            .stderr
+            .contains("does not exist in the merge request's base commit"),
+        "{}",
+        out.run.stderr
     );
 }

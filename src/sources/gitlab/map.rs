@@ -205,8 +205,9 @@ pub fn active_usernames(members: &[model::Member]) -> Vec<String> {
         .collect()
 }
 
-/// The CODEOWNERS file found at `path` (the path asked for: GitLab's
-/// `file_path` says the same, but the request is what was checked).
+/// The text file found at `path` (CODEOWNERS, or the policy): the path is
+/// the one asked for (GitLab's `file_path` says the same, but the request is
+/// what was checked).
 pub fn codeowners(
     path: &str,
     file: &model::RepositoryFile,
