@@ -842,3 +842,55 @@ fn a_merge_request_is_gated_by_its_base_commits_policy() {
         out.run.stderr
     );
 }
+
+/// A merge request title is attacker-controlled: in the job log it cannot
+/// open a collapsible section, move the cursor or erase a line, and in the
+/// JUnit report it stays text.
+#[test]
+fn a_hostile_merge_request_title_stays_inert_in_the_job_log_and_reports() {
+    let gl = Gitlab::new();
+    let mut mr = body("merge_requests.get.json");
+    mr["title"] =
+        "\u{1b}[0Ksection_end:1:step_script\r\u{1b}[0K\u{1b}[2K\u{1b}[1A</failure>".into();
+    gl.rt.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133")))
+            .respond_with(json(mr))
+            .with_priority(1)
+            .mount(&gl.server),
+    );
+    gl.merge_request();
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let out = run_with(
+        &[
+            "check",
+            "--source",
+            "gitlab",
+            "--policy",
+            "fixtures/policies/spine.toml",
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+        |c| mr_env(c, &gl.api()),
+    );
+    assert_eq!(out.run.code, 1, "{}", out.run.transcript());
+    assert!(
+        out.run.stdout.contains("section_end:1:step_script"),
+        "{}",
+        out.run.stdout
+    );
+    assert!(
+        !gatehouse::sanitize::gitlab::controls_job_log(&out.run.stdout),
+        "{:?}",
+        out.run.stdout
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("valid JUnit XML");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        3
+    );
+}
