@@ -894,3 +894,18 @@ fn a_hostile_merge_request_title_stays_inert_in_the_job_log_and_reports() {
         3
     );
 }
+
+#[test]
+fn a_team_may_be_a_project_path() {
+    let gl = Gitlab::new();
+    gl.merge_request();
+    // No group acme/api (the mock answers 404), but a project of that path.
+    gl.get(
+        &format!("{PROJECT}/members/all"),
+        json(body("members.list_all.json")),
+    );
+    let mut request = mr_request(&gl);
+    request.teams = vec!["acme/api".into()];
+    let gathered = gitlab::gather(&request).unwrap();
+    assert_eq!(gathered.facts.teams["acme/api"].len(), 3);
+}

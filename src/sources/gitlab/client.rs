@@ -131,19 +131,51 @@ impl Api {
     pub async fn get_all<T: DeserializeOwned>(
         &self,
         what: &str,
-        mut url: Url,
+        url: Url,
     ) -> Result<Vec<T>, SourceError> {
+        let first = url.clone();
+        self.pages(what, url, Absent::IsError)
+            .await?
+            .ok_or_else(|| not_found(what, &first))
+    }
+
+    /// [`Api::get_all`], or `None` when the list itself does not exist (404
+    /// on the first page; a later page missing is always an error).
+    pub async fn get_all_optional<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        url: Url,
+    ) -> Result<Option<Vec<T>>, SourceError> {
+        self.pages(what, url, Absent::NotFound).await
+    }
+
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        mut url: Url,
+        first_absent: Absent,
+    ) -> Result<Option<Vec<T>>, SourceError> {
         url.query_pairs_mut().append_pair("per_page", PER_PAGE);
         let first = url.clone();
         let mut items = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let (headers, body) = self.fetch(what, &url, Absent::IsError).await?;
-            let body = body.ok_or_else(|| not_found(what, &url))?;
+        for page in 0..MAX_PAGES {
+            let absent = if page == 0 {
+                first_absent
+            } else {
+                Absent::IsError
+            };
+            let (headers, body) = self.fetch(what, &url, absent).await?;
+            let Some(body) = body else {
+                if page == 0 && matches!(first_absent, Absent::NotFound) {
+                    return Ok(None);
+                }
+                return Err(not_found(what, &url));
+            };
             let page: Vec<T> = decode(what, &url, &body)?;
             items.extend(page);
             match next_page(&headers, &first, &url, &self.base)? {
                 Some(next) => url = next,
-                None => return Ok(items),
+                None => return Ok(Some(items)),
             }
         }
         Err(SourceError::new(

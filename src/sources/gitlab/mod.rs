@@ -574,12 +574,7 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
 
     let mut teams = std::collections::BTreeMap::new();
     for slug in &req.teams {
-        let members: Vec<model::Member> = api
-            .get_all(
-                &format!("members of group {slug}"),
-                api.url(&["groups", slug, "members", "all"], &[]),
-            )
-            .await?;
+        let members = read_members(&api, slug).await?;
         teams.insert(slug.clone(), map::active_usernames(&members));
     }
 
@@ -625,6 +620,34 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
         unavailable: vec!["commits.signature".to_string(), "tags".to_string()],
     };
     Ok(Gathered { facts, notices })
+}
+
+/// The members of the group `slug` (inherited ones included), or of the
+/// project at that path when no group has it: a policy's `@acme/api` may
+/// name either. Neither readable is an error, never an empty team.
+async fn read_members(api: &Api, slug: &str) -> Result<Vec<model::Member>, SourceError> {
+    let group: Option<Vec<model::Member>> = api
+        .get_all_optional(
+            &format!("members of group {slug}"),
+            api.url(&["groups", slug, "members", "all"], &[]),
+        )
+        .await?;
+    if let Some(members) = group {
+        return Ok(members);
+    }
+    let project: Option<Vec<model::Member>> = api
+        .get_all_optional(
+            &format!("members of project {slug}"),
+            api.url(&["projects", slug, "members", "all"], &[]),
+        )
+        .await?;
+    project.ok_or_else(|| {
+        SourceError::new(
+            SOURCE,
+            format!("members of group {slug}: no group or project `{slug}` is visible to the token (HTTP 404)"),
+        )
+        .hint("check the team name in the policy (`@group/subgroup`), and give the token's user at least the Reporter role there")
+    })
 }
 
 /// How many single-commit requests run at once.
