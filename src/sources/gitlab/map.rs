@@ -318,7 +318,22 @@ pub fn deployment(
     let needs_approval = protection.is_some_and(|p| {
         p.required_approval_count > 0 || p.approval_rules.iter().any(|r| r.required_approvals > 0)
     });
-    let approvals = match (&d.approvals, needs_approval) {
+    // `approvals` lists each approval once; with several approval rules
+    // GitLab also (or only) lists them per rule in `approval_summary`, where
+    // one person's approval may count for more than one rule.
+    let listed: Option<Vec<model::DeploymentApproval>> = d.approvals.clone().or_else(|| {
+        d.approval_summary.as_ref().map(|summary| {
+            let mut seen = std::collections::BTreeSet::new();
+            summary
+                .rules
+                .iter()
+                .flat_map(|r| r.deployment_approvals.iter())
+                .filter(|a| seen.insert((a.user.username.clone(), a.created_at)))
+                .cloned()
+                .collect()
+        })
+    });
+    let approvals = match (&listed, needs_approval) {
         (Some(list), _) => list
             .iter()
             .map(|a| {
@@ -477,6 +492,19 @@ mod tests {
         assert_eq!(f.approvals[0].state, ApprovalState::Approved);
         assert_eq!(f.freeze_periods[0].start, "0 23 * * 5");
         assert_eq!(f.freeze_periods[0].timezone, "UTC");
+    }
+
+    #[test]
+    fn approvals_are_read_from_the_per_rule_summary_too() {
+        let mut d: serde_json::Value = fixture("deployments.get.json");
+        let fragment: serde_json::Value = fixture("deployments.get.approval_summary_fragment.json");
+        d["approval_summary"] = fragment["approval_summary"].clone();
+        let d: model::Deployment = serde_json::from_value(d).unwrap();
+        let protection: model::ProtectedEnvironment =
+            fixture("protected_environments.create.with_approval_rules.json");
+        let f = deployment(&d, Some(&protection), &[], "production", &d.sha).unwrap();
+        assert_eq!(f.approvals.len(), 1);
+        assert_eq!(f.approvals[0].by, "security-user-1");
     }
 
     #[test]

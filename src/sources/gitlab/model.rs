@@ -131,6 +131,19 @@ pub struct Deployment {
     /// Absent on tiers or versions without deployment approvals.
     #[serde(default)]
     pub approvals: Option<Vec<DeploymentApproval>>,
+    /// Premium, multiple approval rules: the approvals per rule.
+    #[serde(default)]
+    pub approval_summary: Option<ApprovalSummary>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovalSummary {
+    pub rules: Vec<ApprovalSummaryRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovalSummaryRule {
+    pub deployment_approvals: Vec<DeploymentApproval>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
