@@ -76,13 +76,16 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
     Ok((source.parse()?, notices))
 }
 
+/// A policy, the notices about it, and the commit it was read from.
+type LoadedPolicy = (Policy, Vec<String>, Option<String>);
+
 /// `--source gitlab` in a merge request pipeline: the policy of the merge
 /// request's base commit, read through the API, never the checkout of the
 /// change (DESIGN.md principle 3). `None` when that does not apply.
 fn load_gitlab_policy(
     args: &CheckArgs,
     options: &SourceOptions,
-) -> Option<Result<(Policy, Vec<String>, Option<String>), ExitStatus>> {
+) -> Option<Result<LoadedPolicy, ExitStatus>> {
     if options.source != sources::SourceKind::Gitlab || options.facts.is_some() {
         return None;
     }
