@@ -597,6 +597,7 @@ fn mr_request(gl: &Gitlab) -> GitlabRequest {
         git_ref: None,
         event: None,
         head_sha: MR_HEAD.into(),
+        pipeline_sha: None,
         actor: None,
         pipeline: None,
         teams: Vec::new(),
@@ -908,4 +909,41 @@ fn a_team_may_be_a_project_path() {
     request.teams = vec!["acme/api".into()];
     let gathered = gitlab::gather(&request).unwrap();
     assert_eq!(gathered.facts.teams["acme/api"].len(), 3);
+}
+
+/// A merged results pipeline runs on a merge commit GitLab built (the MR's
+/// `head_pipeline.sha` in GitLab's example); the MR's own head is gated, and
+/// the statuses of both commits are read.
+#[test]
+fn a_merged_results_pipeline_gates_the_head_and_reads_the_merge_commits_jobs() {
+    const MERGE_COMMIT: &str = "1604b0c46c395822e4e9478777f8e54ac99fe5b9";
+    let gl = Gitlab::new();
+    gl.merge_request();
+    gl.get(
+        &format!("{PROJECT}/repository/commits/{MERGE_COMMIT}/statuses"),
+        json(body("commits.statuses.json")),
+    );
+    let out = run_with(&["facts", "--source", "gitlab"], |c| {
+        mr_env(c, &gl.api());
+        c.env("CI_MERGE_REQUEST_EVENT_TYPE", "merged_result")
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", MR_HEAD)
+            .env("CI_COMMIT_SHA", MERGE_COMMIT);
+    });
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    let facts = facts_json(&out);
+    assert_eq!(facts["ref"]["sha"], MR_HEAD);
+    assert_eq!(facts["checks"].as_array().unwrap().len(), 4);
+    let asked: Vec<String> = gl
+        .requests()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .filter(|p| p.ends_with("/statuses"))
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            format!("{PROJECT}/repository/commits/{MR_HEAD}/statuses"),
+            format!("{PROJECT}/repository/commits/{MERGE_COMMIT}/statuses"),
+        ]
+    );
 }

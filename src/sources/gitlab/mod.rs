@@ -160,23 +160,33 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
         }
     }
 
-    let statuses: Vec<model::CommitStatus> = api
-        .get_all(
-            &format!("statuses of commit {}", facts::short_sha(&req.head_sha)),
-            api.url(
-                &[
-                    "projects",
-                    project,
-                    "repository",
-                    "commits",
-                    &req.head_sha,
-                    "statuses",
-                ],
-                &[],
-            ),
-        )
-        .await?;
-    let checks = statuses.iter().map(map::check).collect();
+    // Every CI job is a commit status. In merged results and merge train
+    // pipelines this pipeline's jobs are on its merge commit, not on the
+    // head: read both, each status keeps the commit it is on.
+    let mut status_commits = vec![req.head_sha.as_str()];
+    if let Some(pipeline_sha) = req.pipeline_sha.as_deref().filter(|s| *s != req.head_sha) {
+        status_commits.push(pipeline_sha);
+    }
+    let mut checks = Vec::new();
+    for sha in status_commits {
+        let statuses: Vec<model::CommitStatus> = api
+            .get_all(
+                &format!("statuses of commit {}", facts::short_sha(sha)),
+                api.url(
+                    &[
+                        "projects",
+                        project,
+                        "repository",
+                        "commits",
+                        sha,
+                        "statuses",
+                    ],
+                    &[],
+                ),
+            )
+            .await?;
+        checks.extend(statuses.iter().map(map::check));
+    }
 
     let mut teams = std::collections::BTreeMap::new();
     for slug in &req.teams {

@@ -85,6 +85,10 @@ pub struct GitlabRequest {
     pub event: Option<facts::EventKind>,
     /// The commit being gated: the merge request's head, or the deployed commit.
     pub head_sha: String,
+    /// The commit the pipeline runs on, when it is not the head (the merge
+    /// commit of a merged results or merge train pipeline): its jobs'
+    /// statuses are there.
+    pub pipeline_sha: Option<String>,
     pub actor: Option<String>,
     pub pipeline: Option<facts::Pipeline>,
     /// Group paths (`acme/sre`) whose members go into `facts.teams`.
@@ -217,6 +221,7 @@ pub fn request_from_context(
         // A merge train is gated as a merge group; otherwise the source
         // decides from what it gathers.
         event: (ctx.event == facts::EventKind::MergeGroup).then_some(ctx.event),
+        pipeline_sha: env(ci::CI_COMMIT_SHA).filter(|sha| *sha != head_sha),
         head_sha,
         actor: ctx.actor.clone(),
         pipeline: ctx.pipeline.clone(),
@@ -321,6 +326,7 @@ mod tests {
         assert_eq!(r.merge_request, Some(7));
         assert_eq!(r.head_sha, "aaaa");
         assert_eq!(r.git_ref.as_deref(), Some("refs/merge-requests/7/head"));
+        assert_eq!(r.pipeline_sha, None);
         assert_eq!(r.event, None);
         assert_eq!(r.host, "gitlab.example.com");
         assert!(r.deployment.is_none());
@@ -335,6 +341,7 @@ mod tests {
         ]);
         let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
         assert_eq!(r.head_sha, "bbbb");
+        assert_eq!(r.pipeline_sha.as_deref(), Some("aaaa"), "the merge commit");
         let env = with(&[
             ("CI_MERGE_REQUEST_EVENT_TYPE", "merge_train"),
             ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "bbbb"),
