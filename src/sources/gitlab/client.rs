@@ -204,9 +204,9 @@ impl Api {
                 .await;
             let response = match response {
                 Ok(r) => r,
-                Err(e) if !last => {
+                // Timeouts and connection failures are retried like 5xx.
+                Err(_) if !last => {
                     tokio::time::sleep(backoff(attempt)).await;
-                    let _ = e;
                     continue;
                 }
                 Err(e) => return Err(transport_error(what, url, &e, attempt)),
@@ -234,9 +234,9 @@ impl Api {
             }
             let body = match response.bytes().await {
                 Ok(b) => b,
-                Err(e) if !last => {
+                // The body broke off (a timeout or a dropped connection).
+                Err(_) if !last => {
                     tokio::time::sleep(backoff(attempt)).await;
-                    let _ = e;
                     continue;
                 }
                 Err(e) => return Err(transport_error(what, url, &e, attempt)),
