@@ -122,6 +122,60 @@ fn load_gitlab_policy(
     )
 }
 
+/// The policy a check evaluates, with notices and the commit it was read
+/// from. Without `--policy`, a run on the local repository reads it from the
+/// base commit of the range (DESIGN.md principle 3: trust the base, not the
+/// change); otherwise it is discovered in the `--repo` directory.
+fn load_check_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+    if let Some(loaded) = load_gitlab_policy(args, options) {
+        return loaded;
+    }
+    let reads_git = matches!(
+        (options.source, &options.facts),
+        (sources::SourceKind::Git | sources::SourceKind::Auto, None)
+    );
+    if args.policy.is_some() || !reads_git {
+        let (policy, notices) = load_policy(args.policy.as_deref(), &args.source.repo)
+            .map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    }
+    // The same range the facts cover: in a CI job or a hook, the context's base.
+    let request = sources::effective_git_request(options).map_err(|e| report_source_error(&e))?;
+    let base = sources::git::policy_from_base(&request).map_err(|e| report_source_error(&e))?;
+    let Some(base) = base else {
+        let (policy, notices) =
+            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    };
+    let short = crate::facts::short_sha(&base.commit).to_string();
+    let mut notices = Vec::new();
+    let source = match &base.file {
+        Some((path, text)) => {
+            notices.push(format!(
+                "policy {path} read from the base commit {short}, not from the working tree"
+            ));
+            PolicySource {
+                origin: path.clone(),
+                text: text.clone(),
+                builtin: false,
+            }
+        }
+        None => {
+            notices.push(format!(
+                "the base commit {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ));
+            PolicySource::builtin()
+        }
+    };
+    notices.extend(base.edit_notice());
+    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    Ok((policy, notices, Some(base.commit)))
+}
+
 fn check(args: &CheckArgs) -> ExitStatus {
     check_with(args, &args.source.options())
 }
@@ -139,13 +193,9 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         );
         return ExitStatus::Usage;
     }
-    let (policy, mut notices, policy_source_ref) = match load_gitlab_policy(args, options) {
-        Some(Ok(loaded)) => loaded,
-        Some(Err(status)) => return status,
-        None => match load_policy(args.policy.as_deref(), &args.source.repo) {
-            Ok((p, n)) => (p, n, None),
-            Err(e) => return report_policy_error(&e),
-        },
+    let (policy, mut notices, policy_source_ref) = match load_check_policy(args, options) {
+        Ok(p) => p,
+        Err(status) => return status,
     };
     let mut options = options.clone();
     options.teams = policy.teams();

@@ -189,7 +189,8 @@ fn locate_scissors(buf: &[u8], len: usize) -> usize {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    use gix::bstr::ByteSlice as _;
+    haystack.find(needle)
 }
 
 /// `ignored_log_message_bytes`: the length of the trailing run of comment
@@ -271,9 +272,11 @@ fn find_trailer_block_start(buf: &[u8], len: usize) -> usize {
                 continue;
             }
             non_trailer_lines += possible_continuation_lines;
-            if recognized_prefix && trailer_lines * 3 >= non_trailer_lines {
-                return next_line(buf, bol);
-            } else if trailer_lines > 0 && non_trailer_lines == 0 {
+            // (ii) a git-generated trailer and at least 25% trailers, or
+            // (i) nothing but trailers.
+            let mixed_enough = recognized_prefix && trailer_lines * 3 >= non_trailer_lines;
+            let only_trailers = trailer_lines > 0 && non_trailer_lines == 0;
+            if mixed_enough || only_trailers {
                 return next_line(buf, bol);
             }
             return len;

@@ -304,12 +304,15 @@ mod tests {
         ("CI_SERVER_HOST", "gitlab.example.com"),
         ("CI_PROJECT_PATH", "acme/api"),
         ("CI_MERGE_REQUEST_IID", "7"),
-        ("CI_MERGE_REQUEST_DIFF_BASE_SHA", "0000base"),
+        (
+            "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+            "0000000000000000000000000000000000000001",
+        ),
         ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
         ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
         ("CI_MERGE_REQUEST_TITLE", "A change"),
         ("CI_MERGE_REQUEST_APPROVED", "true"),
-        ("CI_COMMIT_SHA", "aaaa"),
+        ("CI_COMMIT_SHA", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
         ("GATEHOUSE_GITLAB_TOKEN", "secret"),
     ];
 
@@ -324,7 +327,7 @@ mod tests {
     fn a_merge_request_pipeline_becomes_a_request() {
         let r = request_from_env(&SourceOptions::default(), &env_of(MR)).unwrap();
         assert_eq!(r.merge_request, Some(7));
-        assert_eq!(r.head_sha, "aaaa");
+        assert_eq!(r.head_sha, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
         assert_eq!(r.git_ref.as_deref(), Some("refs/merge-requests/7/head"));
         assert_eq!(r.pipeline_sha, None);
         assert_eq!(r.event, None);
@@ -337,14 +340,24 @@ mod tests {
     fn merged_results_pipelines_gate_the_merge_request_head() {
         let env = with(&[
             ("CI_MERGE_REQUEST_EVENT_TYPE", "merged_result"),
-            ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "bbbb"),
+            (
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            ),
         ]);
         let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
-        assert_eq!(r.head_sha, "bbbb");
-        assert_eq!(r.pipeline_sha.as_deref(), Some("aaaa"), "the merge commit");
+        assert_eq!(r.head_sha, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+        assert_eq!(
+            r.pipeline_sha.as_deref(),
+            Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            "the merge commit"
+        );
         let env = with(&[
             ("CI_MERGE_REQUEST_EVENT_TYPE", "merge_train"),
-            ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "bbbb"),
+            (
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            ),
         ]);
         let r = request_from_env(&SourceOptions::default(), &env_of(&env)).unwrap();
         assert_eq!(r.event, Some(facts::EventKind::MergeGroup));
@@ -385,7 +398,7 @@ mod tests {
             ("CI_PIPELINE_SOURCE", "push"),
             ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
             ("CI_PROJECT_ID", "15"),
-            ("CI_COMMIT_SHA", "cccc"),
+            ("CI_COMMIT_SHA", "cccccccccccccccccccccccccccccccccccccccc"),
             ("CI_COMMIT_TAG", "v1.2.0"),
             ("CI_ENVIRONMENT_NAME", "production"),
             ("CI_PIPELINE_ID", "37"),
