@@ -947,3 +947,37 @@ fn a_merged_results_pipeline_gates_the_head_and_reads_the_merge_commits_jobs() {
         ]
     );
 }
+
+#[test]
+fn a_merge_request_that_edits_the_policy_is_told_it_has_no_effect() {
+    let gl = Gitlab::new();
+    let mut diffs = body("merge_requests.diffs.json");
+    // GitLab's example diff, on the policy file instead of README.
+    diffs[0]["old_path"] = ".gatehouse.toml".into();
+    diffs[0]["new_path"] = ".gatehouse.toml".into();
+    gl.rt.block_on(
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133/diffs")))
+            .respond_with(json(diffs))
+            .with_priority(1)
+            .mount(&gl.server),
+    );
+    gl.merge_request();
+    gl.file_at_base(
+        ".gatehouse.toml",
+        &std::fs::read_to_string(fixture("policies/spine.toml")).unwrap(),
+    );
+    let checkout = tempfile::tempdir().unwrap();
+    let out = run_with(&["check", "--source", "gitlab"], |c| {
+        mr_env(c, &gl.api());
+        c.current_dir(checkout.path());
+    });
+    assert_eq!(out.run.code, 1, "{}", out.run.transcript());
+    assert!(
+        out.run.stdout.contains(
+            "note: merge request !133 edits .gatehouse.toml; the gate uses the policy of its base commit 1162f71"
+        ),
+        "{}",
+        out.run.stdout
+    );
+}

@@ -140,7 +140,11 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
         if git_ref.is_none() {
             git_ref = Some(format!("refs/heads/{}", mr.source_branch));
         }
-        change = Some(map::change(&mr, &approvals, settings.as_ref(), files)?);
+        let gathered = map::change(&mr, &approvals, settings.as_ref(), files)?;
+        if let Some(notice) = policy_edit_notice(&gathered) {
+            notices.push(notice);
+        }
+        change = Some(gathered);
     }
 
     let mut deployment = None;
@@ -264,6 +268,31 @@ async fn read_members(api: &Api, slug: &str) -> Result<Vec<model::Member>, Sourc
         )
         .hint("check the team name in the policy (`@group/subgroup`), and give the token's user at least the Reporter role there")
     })
+}
+
+/// A merge request that edits a policy file is gated by its base's policy
+/// (see [`policy_from_base`]); say so, so nobody wonders why the edit had no
+/// effect.
+fn policy_edit_notice(change: &facts::Change) -> Option<String> {
+    let edited: Vec<&str> = crate::policy::DISCOVERY_ORDER
+        .iter()
+        .copied()
+        .filter(|p| {
+            change
+                .files
+                .iter()
+                .any(|f| f.path == *p || f.previous_path.as_deref() == Some(*p))
+        })
+        .collect();
+    if edited.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "merge request !{} edits {}; the gate uses the policy of its base commit {}",
+        change.id,
+        edited.join(", "),
+        facts::short_sha(&change.base.sha)
+    ))
 }
 
 /// How many single-commit requests run at once.
