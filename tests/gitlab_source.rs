@@ -981,3 +981,18 @@ fn a_merge_request_that_edits_the_policy_is_told_it_has_no_effect() {
         out.run.stdout
     );
 }
+
+#[test]
+fn a_redirect_is_not_followed_with_the_token() {
+    let (out, gl) = failing(
+        ResponseTemplate::new(301)
+            .insert_header("location", "https://elsewhere.example/api/v4/projects"),
+        &[],
+    );
+    assert!(
+        out.run.stderr.contains("redirects are not followed"),
+        "{}",
+        out.run.stderr
+    );
+    assert_eq!(gl.requests().len(), 1);
+}

@@ -244,6 +244,18 @@ impl Api {
             if status == StatusCode::NOT_FOUND {
                 return Ok((headers, None));
             }
+            if status.is_redirection() {
+                let to = headers
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .map(crate::sanitize::terminal_line)
+                    .unwrap_or_else(|| "elsewhere".to_string());
+                return Err(SourceError::new(
+                    SOURCE,
+                    format!("{what}: GitLab redirected {url} to {to}; redirects are not followed, so the token stays with the API"),
+                )
+                .hint("set CI_API_V4_URL to the API's final address (for example https:// instead of http://)"));
+            }
             if !status.is_success() {
                 return Err(http_error(what, url, status, &body, attempt));
             }
