@@ -996,3 +996,74 @@ fn a_redirect_is_not_followed_with_the_token() {
     );
     assert_eq!(gl.requests().len(), 1);
 }
+
+/// The merge request's commits over two pages (`x-next-page`) and its diffs
+/// over two pages (`Link: rel="next"`): every page ends up in the Facts.
+#[test]
+fn every_page_of_commits_and_diffs_is_in_the_facts() {
+    let gl = Gitlab::new();
+    let commits = body("merge_requests.commits.json");
+    let commits = commits.as_array().unwrap();
+    let diffs = body("merge_requests.diffs.json");
+    let diffs = diffs.as_array().unwrap();
+    let mr = format!("{PROJECT}/merge_requests/133");
+    let next_diffs = format!("{}{mr}/diffs?per_page=100&page_token=2", gl.server.uri());
+    gl.rt.block_on(async {
+        for (page, item) in [(None, &commits[0]), (Some("2"), &commits[1])] {
+            let mock = Mock::given(method("GET")).and(path(format!("{mr}/commits")));
+            let mock = match page {
+                None => mock.and(query_param_is_missing("page")),
+                Some(p) => mock.and(query_param("page", p)),
+            };
+            let mut response = json(Value::Array(vec![item.clone()]));
+            if page.is_none() {
+                response = response.insert_header("x-next-page", "2");
+            }
+            mock.respond_with(response)
+                .with_priority(1)
+                .mount(&gl.server)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path(format!("{mr}/diffs")))
+            .and(query_param_is_missing("page_token"))
+            .respond_with(
+                json(Value::Array(vec![diffs[0].clone()]))
+                    .insert_header("link", format!("<{next_diffs}>; rel=\"next\"").as_str()),
+            )
+            .with_priority(1)
+            .mount(&gl.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{mr}/diffs")))
+            .and(query_param("page_token", "2"))
+            .respond_with(json(Value::Array(vec![diffs[1].clone()])))
+            .with_priority(1)
+            .mount(&gl.server)
+            .await;
+    });
+    gl.merge_request();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| mr_env(c, &gl.api()));
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    let facts = facts_json(&out);
+    let shas: Vec<&str> = facts["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shas,
+        [
+            "ed899a2f4b50b4370feeea94676502b42383c746",
+            "6104942438c14ec7bd21c6cd5bd995272b3faff6"
+        ]
+    );
+    let files: Vec<&str> = facts["change"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["README", "VERSION"]);
+}
