@@ -756,6 +756,21 @@ fn deployment_target_by_id() {
     let d = gathered.facts.deployment.unwrap();
     assert_eq!(d.approvals.len(), 1);
     assert_eq!(d.freeze_periods.len(), 1);
+    // CODEOWNERS is looked for at the deployed commit, in GitLab's order.
+    let looked: Vec<String> = gl
+        .requests()
+        .iter()
+        .filter(|r| r.url.path().contains("/repository/files/"))
+        .map(|r| format!("{}?{}", r.url.path(), r.url.query().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        looked,
+        [
+            format!("{PROJECT}/repository/files/CODEOWNERS?ref={DEPLOYED}"),
+            format!("{PROJECT}/repository/files/docs%2FCODEOWNERS?ref={DEPLOYED}"),
+            format!("{PROJECT}/repository/files/.gitlab%2FCODEOWNERS?ref={DEPLOYED}"),
+        ]
+    );
     // Found by id: the deployments list was not needed.
     assert!(
         gl.requests()

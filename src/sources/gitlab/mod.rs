@@ -161,6 +161,9 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
                 )
                 .await?;
             commits.push(map::commit(&req.head_sha, &commit)?);
+            // The owners of the deployed commit itself: it is on the
+            // protected ref being deployed, not a change under review.
+            codeowners = read_codeowners(&api, project, &req.head_sha).await?;
         }
     }
 
@@ -336,19 +339,20 @@ async fn read_commits(
         .collect()
 }
 
-/// CODEOWNERS of the target branch, from the first of GitLab's locations.
+/// CODEOWNERS at `reference` (a merge request's target branch, or the
+/// deployed commit), from the first of GitLab's locations.
 async fn read_codeowners(
     api: &Api,
     project: &str,
-    branch: &str,
+    reference: &str,
 ) -> Result<Option<facts::Codeowners>, SourceError> {
     for path in CODEOWNERS_PATHS {
         let file: Option<model::RepositoryFile> = api
             .get_optional(
-                &format!("{path} on {branch}"),
+                &format!("{path} at {reference}"),
                 api.url(
                     &["projects", project, "repository", "files", path],
-                    &[("ref", branch)],
+                    &[("ref", reference)],
                 ),
             )
             .await?;
