@@ -59,8 +59,8 @@ fn refuse_job_token(request: &GitlabRequest) -> Result<(), SourceError> {
     }
     Err(SourceError::new(
         SOURCE,
-        "only CI_JOB_TOKEN is available, and a job token cannot read merge request approvals \
-         (nor deployment approvals, group members or freeze periods); the missing scope is `read_api`. \
+        "only CI_JOB_TOKEN is available, and a job token cannot read merge request approvals; \
+         the missing scope is `read_api` (the same token also reads deployment approvals, group members and freeze periods). \
          Treating \"cannot see approvals\" as \"no approvals needed\" would let anything through, so the gate blocks. \
          (CI_MERGE_REQUEST_APPROVED is not used either: it is a snapshot from pipeline creation.)",
     )
