@@ -1082,3 +1082,36 @@ fn every_page_of_commits_and_diffs_is_in_the_facts() {
         .collect();
     assert_eq!(files, ["README", "VERSION"]);
 }
+
+#[test]
+fn a_merge_request_that_moves_while_it_is_read_is_indeterminate() {
+    let gl = Gitlab::new();
+    // The first read sees the pipeline's head; every later one a new push.
+    let mut moved = body("merge_requests.get.json");
+    moved["sha"] = "2222222222222222222222222222222222222222".into();
+    gl.rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133")))
+            .respond_with(json(body("merge_requests.get.json")))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&gl.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{PROJECT}/merge_requests/133")))
+            .respond_with(json(moved))
+            .with_priority(2)
+            .mount(&gl.server)
+            .await;
+    });
+    gl.merge_request();
+    let out = run_with(&["facts", "--source", "gitlab"], |c| mr_env(c, &gl.api()));
+    assert_eq!(out.run.code, 3, "{}", out.run.transcript());
+    assert!(
+        out.run
+            .stderr
+            .contains("moved from e82eb4a to 2222222 while it was being read"),
+        "{}",
+        out.run.stderr
+    );
+}

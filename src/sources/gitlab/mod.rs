@@ -140,6 +140,22 @@ async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
         if git_ref.is_none() {
             git_ref = Some(format!("refs/heads/{}", mr.source_branch));
         }
+        // Approvals carry no commit: had the merge request moved while it was
+        // read, approvals of the new head would pass for approvals of this one.
+        let again: model::MergeRequest = api
+            .get(&format!("merge request !{iid}"), api.url(&mr_path, &[]))
+            .await?;
+        if again.sha != mr.sha {
+            return Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "merge request !{iid} moved from {} to {} while it was being read",
+                    facts::short_sha(&mr.sha),
+                    facts::short_sha(&again.sha)
+                ),
+            )
+            .hint("the pipeline of its new head decides; retry this job to see that result"));
+        }
         let gathered = map::change(&mr, &approvals, settings.as_ref(), files)?;
         if let Some(notice) = policy_edit_notice(&gathered) {
             notices.push(notice);
