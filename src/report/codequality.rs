@@ -111,3 +111,37 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod error_tests {
+    use crate::decision::{Finding, Outcome};
+    use crate::engine::{EvalOptions, evaluate};
+    use crate::rules::testing::facts;
+
+    #[test]
+    fn a_rule_that_could_not_decide_is_critical() {
+        let policy = crate::policy::parse(
+            "p.toml",
+            "version = 1\n[[rule]]\nid = \"tags\"\nkind = \"ref\"\ntags = [\"v*\"]\n",
+        )
+        .unwrap();
+        let facts = facts();
+        let mut d = evaluate(
+            &policy,
+            &facts,
+            EvalOptions {
+                now: facts.gathered_at,
+                environment: None,
+                dry_run: false,
+                policy_source_ref: None,
+                notices: Vec::new(),
+            },
+        );
+        d.rules[0].outcome = Outcome::Error;
+        d.rules[0].findings = vec![Finding::new("cannot see `tags`")];
+        let entries: serde_json::Value = serde_json::from_str(&super::render(&d)).unwrap();
+        assert_eq!(entries[0]["severity"], "critical");
+        assert_eq!(entries[0]["location"]["path"], "p.toml");
+        assert_eq!(entries[0]["location"]["lines"]["begin"], 2);
+    }
+}

@@ -147,3 +147,49 @@ fn details(rule: &RuleResult) -> String {
     }
     body
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Finding;
+    use crate::engine::{EvalOptions, evaluate};
+    use crate::rules::testing::facts;
+
+    /// Two ref rules on the fixture facts; the second is then made to be one
+    /// that could not decide.
+    fn decision_with_an_error() -> Decision {
+        let policy = crate::policy::parse(
+            "p.toml",
+            "version = 1\n[[rule]]\nid = \"main-only\"\nkind = \"ref\"\nbranches = [\"main\"]\n\n[[rule]]\nid = \"tags\"\nkind = \"ref\"\ntags = [\"v*\"]\n",
+        )
+        .unwrap();
+        let facts = facts();
+        let mut d = evaluate(
+            &policy,
+            &facts,
+            EvalOptions {
+                now: facts.gathered_at,
+                environment: None,
+                dry_run: false,
+                policy_source_ref: None,
+                notices: Vec::new(),
+            },
+        );
+        d.rules[1].outcome = Outcome::Error;
+        d.rules[1].findings = vec![Finding::new("the source cannot see `tags`")];
+        d
+    }
+
+    #[test]
+    fn a_rule_that_could_not_decide_is_an_error_test_case() {
+        let xml = render(&decision_with_an_error());
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+        assert_eq!(error.attribute("type"), Some("indeterminate"));
+        assert_eq!(
+            error.attribute("message"),
+            Some("the source cannot see `tags`")
+        );
+        assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+    }
+}
