@@ -1115,3 +1115,31 @@ fn a_merge_request_that_moves_while_it_is_read_is_indeterminate() {
         out.run.stderr
     );
 }
+
+/// The component's `gatehouse-deploy` job: another job of the pipeline,
+/// naming the environment with `--environment`; the deploy job's deployment
+/// is found by the pipeline.
+#[test]
+fn a_gate_job_before_the_deploy_job_finds_the_pipelines_deployment() {
+    let gl = Gitlab::new();
+    deployment(&gl, true);
+    let out = run_with(
+        &["facts", "--source", "gitlab", "--environment", "production"],
+        |c| {
+            deploy_env(c, &gl.api());
+            c.env_remove("CI_ENVIRONMENT_NAME")
+                .env("CI_JOB_ID", "9999")
+                .env("CI_JOB_NAME", "gatehouse-deploy");
+        },
+    );
+    assert_eq!(out.run.code, 0, "{}", out.run.transcript());
+    let facts = facts_json(&out);
+    assert_eq!(facts["event"]["kind"], "deployment");
+    assert_eq!(facts["deployment"]["environment"], "production");
+    assert_eq!(facts["deployment"]["approvals"][0]["by"], "project_6_bot");
+    assert!(
+        gl.requests()
+            .iter()
+            .any(|r| r.url.path() == format!("{PROJECT}/deployments/42"))
+    );
+}
