@@ -78,6 +78,52 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
     Ok((policy, notices))
 }
 
+/// A policy, the notices about it, and the commit it was read from.
+type LoadedPolicy = (Policy, Vec<String>, Option<String>);
+
+/// `--source gitlab` in a merge request pipeline: the policy of the merge
+/// request's base commit, read through the API, never the checkout of the
+/// change (DESIGN.md principle 3). `None` when that does not apply.
+fn load_gitlab_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Option<Result<LoadedPolicy, ExitStatus>> {
+    if options.source != sources::SourceKind::Gitlab || options.facts.is_some() {
+        return None;
+    }
+    let base = match sources::gitlab::policy_from_base(args.policy.as_deref(), options) {
+        Ok(Some(base)) => base,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(report_source_error(&e))),
+    };
+    let short = crate::facts::short_sha(&base.commit).to_string();
+    let (source, notice) = match base.file {
+        Some((path, text)) => (
+            PolicySource {
+                origin: path.clone(),
+                text,
+                builtin: false,
+            },
+            format!(
+                "policy {path} read from the merge request's base commit {short} (GitLab API), not from the checkout"
+            ),
+        ),
+        None => (
+            PolicySource::builtin(),
+            format!(
+                "the merge request's base commit {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ),
+        ),
+    };
+    Some(
+        source
+            .parse()
+            .map(|p| (p, vec![notice], Some(base.commit)))
+            .map_err(|e| report_policy_error(&e)),
+    )
+}
+
 /// The policy a check evaluates, with notices and the commit it was read
 /// from. Without `--policy`, a run on the local repository reads it from the
 /// base commit of the range (DESIGN.md principle 3: trust the base, not the
@@ -86,6 +132,9 @@ fn load_check_policy(
     args: &CheckArgs,
     options: &SourceOptions,
 ) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+    if let Some(loaded) = load_gitlab_policy(args, options) {
+        return loaded;
+    }
     let reads_git = matches!(
         (options.source, &options.facts),
         (sources::SourceKind::Git | sources::SourceKind::Auto, None)
@@ -150,7 +199,9 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         Ok(p) => p,
         Err(status) => return status,
     };
-    let gathered = match sources::gather(options) {
+    let mut options = options.clone();
+    options.teams = policy.teams();
+    let gathered = match sources::gather(&options) {
         Ok(g) => g,
         Err(e) => return report_source_error(&e),
     };

@@ -159,6 +159,11 @@ pub struct SourceArgs {
     /// The deployment environment being gated (matches `when.environments`).
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
+    /// GitLab: the environment variable holding an API token with the
+    /// `read_api` scope (default: GATEHOUSE_GITLAB_TOKEN). CI_JOB_TOKEN alone
+    /// cannot read approvals, so the gate then blocks (exit 3).
+    #[arg(long, value_name = "NAME")]
+    pub gitlab_token_env: Option<String>,
 }
 
 impl SourceArgs {
@@ -171,6 +176,8 @@ impl SourceArgs {
             head: self.head.clone(),
             environment: self.environment.clone(),
             ci: None,
+            gitlab_token_env: self.gitlab_token_env.clone(),
+            teams: Vec::new(),
         }
     }
 }

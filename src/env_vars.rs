@@ -11,6 +11,8 @@ pub mod gatehouse {
     pub const GATEHOUSE_OVERRIDE_REASON: &str = "GATEHOUSE_OVERRIDE_REASON";
     /// A GitLab API token with `read_api` scope (preferred over `CI_JOB_TOKEN`). Never logged.
     pub const GATEHOUSE_GITLAB_TOKEN: &str = "GATEHOUSE_GITLAB_TOKEN";
+    /// Seconds one GitLab API request may take before it counts as failed (default 30).
+    pub const GATEHOUSE_GITLAB_TIMEOUT: &str = "GATEHOUSE_GITLAB_TIMEOUT";
 }
 
 /// Variables set by GitHub Actions
@@ -109,6 +111,8 @@ pub mod gitlab {
     pub const CI_PROJECT_PATH: &str = "CI_PROJECT_PATH";
     /// The numeric project id.
     pub const CI_PROJECT_ID: &str = "CI_PROJECT_ID";
+    /// Where the runner checked the repository out.
+    pub const CI_PROJECT_DIR: &str = "CI_PROJECT_DIR";
     /// The GitLab host name.
     pub const CI_SERVER_HOST: &str = "CI_SERVER_HOST";
     /// The project's default branch.

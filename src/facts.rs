@@ -332,6 +332,24 @@ pub struct Deployment {
     pub requested_by: Option<String>,
     #[serde(default)]
     pub approvals: Vec<DeploymentApproval>,
+    /// The project's deploy freeze periods (GitLab: Deployments → Deploy
+    /// freezes), for a deploy-window rule. A source that cannot see them
+    /// lists `deployment.freeze_periods` in [`Facts::unavailable`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze_periods: Vec<FreezePeriod>,
+}
+
+/// A recurring window in which deployments are frozen: from each instant
+/// matching the `start` cron expression to the next one matching `end`, both
+/// read in `timezone` (an IANA name). GitLab's own format, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreezePeriod {
+    /// Five-field cron expression (`0 23 * * 5`).
+    pub start: String,
+    /// Five-field cron expression (`0 8 * * 1`).
+    pub end: String,
+    /// IANA time zone the expressions are read in (`UTC`, `Europe/Berlin`).
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -522,6 +522,7 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
                         base: None,
                         head: None,
                         environment: None,
+                        gitlab_token_env: None,
                     },
                     policy: None,
                     format: Format::Human,

@@ -477,6 +477,7 @@ mod tests {
         let mut f = facts();
         f.deployment = Some(Deployment {
             environment: "production".into(),
+            freeze_periods: Vec::new(),
             requested_by: Some("eve".into()),
             approvals: vec![DeploymentApproval {
                 by: approver.into(),

@@ -1,8 +1,10 @@
 //! Renderers of a [`Decision`], one module per output format. Each renderer
 //! neutralises untrusted text for its own target (see [`crate::sanitize`]).
 
+mod codequality;
 mod human;
 mod json;
+mod junit;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +18,10 @@ pub enum Format {
     Human,
     /// The Decision as JSON (see README, "JSON report").
     Json,
+    /// JUnit XML, one test case per rule (GitLab `artifacts:reports:junit`).
+    Junit,
+    /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Codequality,
 }
 
 impl Format {
@@ -23,6 +29,8 @@ impl Format {
         match self {
             Format::Human => "human",
             Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Codequality => "codequality",
         }
     }
 }
@@ -59,6 +67,8 @@ pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> St
     match format {
         Format::Human => human::render(decision, options),
         Format::Json => json::render(decision),
+        Format::Junit => junit::render(decision),
+        Format::Codequality => codequality::render(decision),
     }
 }
 

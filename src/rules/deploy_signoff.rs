@@ -363,6 +363,7 @@ mod tests {
             .insert("acme/sre".into(), vec!["carol".into(), "Dave".into()]);
         f.deployment = Some(Deployment {
             environment: "production".into(),
+            freeze_periods: Vec::new(),
             requested_by: requested_by.map(str::to_string),
             approvals,
         });
@@ -489,6 +490,7 @@ mod tests {
 
         f.deployment = Some(Deployment {
             environment: "production".into(),
+            freeze_periods: Vec::new(),
             requested_by: Some("alice".into()),
             approvals: vec![],
         });

@@ -4,6 +4,9 @@
 //! Each output has its own function; renderers call the one for their target on
 //! every piece of text that came from facts.
 
+pub mod gitlab;
+pub mod xml;
+
 /// For a terminal or a plain log: removes everything that could move the
 /// cursor, change colours, hide text or reorder it.
 ///

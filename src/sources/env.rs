@@ -812,10 +812,12 @@ impl CiContext {
         }
         if let Some(env) = &self.environment {
             mark_unavailable(facts, "deployment.approvals");
+            mark_unavailable(facts, "deployment.freeze_periods");
             facts.deployment = Some(Deployment {
                 environment: environment_flag.unwrap_or(env).to_string(),
                 requested_by: self.deployment_requested_by.clone(),
                 approvals: Vec::new(),
+                freeze_periods: Vec::new(),
             });
         }
         describe(self)

@@ -4,6 +4,7 @@
 
 pub mod env;
 pub mod git;
+pub mod gitlab;
 pub mod snapshot;
 
 use std::fmt;
@@ -41,6 +42,10 @@ pub struct SourceOptions {
     /// A run context given by the caller (the pre-push hook) instead of the
     /// one detected from CI variables; see [`env::CiContext`].
     pub ci: Option<env::CiContext>,
+    /// `--gitlab-token-env NAME`: the variable holding the GitLab API token.
+    pub gitlab_token_env: Option<String>,
+    /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
+    pub teams: Vec<String>,
 }
 
 impl SourceOptions {
@@ -108,6 +113,7 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
                 "`--source facts` needs `--facts FILE`",
             ));
         }
+        (SourceKind::Gitlab, None) => return gitlab::gather_from_env(options),
         (other, Some(_)) => {
             return Err(SourceError::new(
                 "facts file",
