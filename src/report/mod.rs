@@ -1,8 +1,11 @@
 //! Renderers of a [`Decision`], one module per output format. Each renderer
 //! neutralises untrusted text for its own target (see [`crate::sanitize`]).
 
+mod github;
 mod human;
 mod json;
+mod markdown;
+mod sarif;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +19,12 @@ pub enum Format {
     Human,
     /// The Decision as JSON (see README, "JSON report").
     Json,
+    /// Markdown for a GitHub job summary or pull request comment.
+    Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands) and the log.
+    Github,
 }
 
 impl Format {
@@ -23,6 +32,9 @@ impl Format {
         match self {
             Format::Human => "human",
             Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
         }
     }
 }
@@ -59,6 +71,9 @@ pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> St
     match format {
         Format::Human => human::render(decision, options),
         Format::Json => json::render(decision),
+        Format::Markdown => markdown::render(decision),
+        Format::Sarif => sarif::render(decision),
+        Format::Github => github::render(decision),
     }
 }
 
