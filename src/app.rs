@@ -90,7 +90,9 @@ fn check(args: &CheckArgs) -> ExitStatus {
         Ok(p) => p,
         Err(e) => return report_policy_error(&e),
     };
-    let gathered = match sources::gather(&args.source.options()) {
+    let mut options = args.source.options();
+    options.teams = policy.teams();
+    let gathered = match sources::gather(&options) {
         Ok(g) => g,
         Err(e) => return report_source_error(&e),
     };

@@ -80,6 +80,9 @@ pub struct SourceArgs {
     /// The deployment environment being gated (matches `when.environments`).
     #[arg(long, value_name = "NAME")]
     pub environment: Option<String>,
+    /// The environment variable holding the GitHub API token (its value is never shown).
+    #[arg(long, value_name = "NAME", default_value = crate::env_vars::github::GITHUB_TOKEN)]
+    pub github_token_env: String,
 }
 
 impl SourceArgs {
@@ -91,6 +94,8 @@ impl SourceArgs {
             base: self.base.clone(),
             head: self.head.clone(),
             environment: self.environment.clone(),
+            github_token_env: Some(self.github_token_env.clone()),
+            teams: Vec::new(),
         }
     }
 }

@@ -11,6 +11,11 @@ pub mod gatehouse {
     pub const GATEHOUSE_OVERRIDE_REASON: &str = "GATEHOUSE_OVERRIDE_REASON";
     /// A GitLab API token with `read_api` scope (preferred over `CI_JOB_TOKEN`). Never logged.
     pub const GATEHOUSE_GITLAB_TOKEN: &str = "GATEHOUSE_GITLAB_TOKEN";
+    /// Seconds each GitHub API request may take (default 30).
+    pub const GATEHOUSE_GITHUB_TIMEOUT: &str = "GATEHOUSE_GITHUB_TIMEOUT";
+    /// Seconds a run may spend, in total, waiting for GitHub rate limits to
+    /// reset before it gives up (exit 3; default 120).
+    pub const GATEHOUSE_GITHUB_RATE_LIMIT_WAIT: &str = "GATEHOUSE_GITHUB_RATE_LIMIT_WAIT";
 }
 
 /// Variables set by GitHub Actions

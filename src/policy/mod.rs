@@ -85,6 +85,16 @@ pub struct Policy {
     pub rules: Vec<PolicyRule>,
 }
 
+impl Policy {
+    /// Every team slug the rules name, once each, for the source to gather.
+    pub fn teams(&self) -> Vec<String> {
+        let mut teams: Vec<String> = self.rules.iter().flat_map(|r| r.rule.teams()).collect();
+        teams.sort();
+        teams.dedup();
+        teams
+    }
+}
+
 /// One `[[rule]]` of the policy.
 #[derive(Debug)]
 pub struct PolicyRule {

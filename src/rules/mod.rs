@@ -37,6 +37,13 @@ pub struct RuleInput<'a> {
 /// A validated, ready-to-run rule.
 pub trait Rule: Debug + Send + Sync {
     fn evaluate(&self, input: &RuleInput<'_>) -> Evaluation;
+
+    /// Team slugs (`acme/sre`) this rule names (see
+    /// [`principals::Principals::teams`]), so a source gathers their members
+    /// before evaluation.
+    fn teams(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What a rule decided.

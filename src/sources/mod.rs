@@ -2,6 +2,7 @@
 //! that cannot read something completely returns a [`SourceError`] (the run is
 //! then indeterminate, exit 3), never a shorter list.
 
+pub mod github;
 pub mod snapshot;
 
 use std::fmt;
@@ -34,6 +35,10 @@ pub struct SourceOptions {
     pub base: Option<String>,
     pub head: Option<String>,
     pub environment: Option<String>,
+    /// The variable holding the GitHub token (`--github-token-env`; default `GITHUB_TOKEN`).
+    pub github_token_env: Option<String>,
+    /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
+    pub teams: Vec<String>,
 }
 
 /// Why facts could not be gathered.
@@ -100,6 +105,11 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
                         .unwrap_or_default()
                 ),
             ));
+        }
+        (SourceKind::Github, None) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let request = github::context::from_env(options, options.teams.clone(), &env)?;
+            return github::gather(&request);
         }
         (kind, None) => {
             return Err(SourceError::new(
