@@ -15,7 +15,7 @@ use crate::policy::{self, Policy, PolicyError, PolicySource};
 use crate::report::{self, RenderOptions};
 use crate::rules::registry;
 use crate::sanitize;
-use crate::sources::{self, SourceError};
+use crate::sources::{self, SourceError, SourceOptions};
 
 pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             ExitStatus::Allowed
         }
         Command::Explain { kind } => explain_kind(kind.as_deref()),
+        Command::Hook(command) => crate::hook::command(command),
     }
 }
 
@@ -48,7 +49,7 @@ fn report_policy_error(e: &PolicyError) -> ExitStatus {
     ExitStatus::Usage
 }
 
-fn report_source_error(e: &SourceError) -> ExitStatus {
+pub(crate) fn report_source_error(e: &SourceError) -> ExitStatus {
     eprintln!(
         "error: could not gather facts — {}",
         sanitize::terminal(&e.to_string())
@@ -76,6 +77,12 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
 }
 
 fn check(args: &CheckArgs) -> ExitStatus {
+    check_with(args, &args.source.options())
+}
+
+/// `gatehouse check` with source options built by the caller (the pre-push
+/// hook passes the context of each pushed ref).
+pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatus {
     if let (Some(now), false) = (args.now, args.dry_run) {
         eprintln!(
             "error: --now {} is accepted only with --dry-run\n\
@@ -90,7 +97,7 @@ fn check(args: &CheckArgs) -> ExitStatus {
         Ok(p) => p,
         Err(e) => return report_policy_error(&e),
     };
-    let mut options = args.source.options();
+    let mut options = options.clone();
     options.teams = policy.teams();
     let gathered = match sources::gather(&options) {
         Ok(g) => g,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand};
 
+use crate::hook::HookKind;
 use crate::report::Format;
 use crate::sources::{SourceKind, SourceOptions};
 
@@ -43,6 +44,63 @@ pub enum Command {
     Explain {
         /// A rule kind, as written in `kind = "…"`.
         kind: Option<String>,
+    },
+    /// Install or remove the git pre-push hook that gates what you push.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+const HOOK_INSTALL_HELP: &str = "\
+The hook runs `gatehouse hook run pre-push` on every `git push`: it gates exactly
+the commits each pushed ref adds to the remote (for a new branch, the commits the
+remote does not have yet; deletions are skipped), with the repository's policy,
+and refuses the push when the policy blocks. Ask what CI would decide without
+pushing with `gatehouse check --dry-run`.
+
+The hook is written to the hooks directory git uses (`core.hooksPath` when set,
+otherwise .git/hooks) and carries a marker line, so `gatehouse hook uninstall`
+removes only a hook gatehouse wrote. An existing hook that gatehouse did not
+write is left alone unless --force is given; it is then kept as
+`pre-push.gatehouse-backup` and put back by `gatehouse hook uninstall`.
+
+Examples:
+  gatehouse hook install
+  gatehouse hook install --repo ../api --force
+  gatehouse hook uninstall";
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the hook into the repository's hooks directory.
+    #[command(after_help = HOOK_INSTALL_HELP)]
+    Install {
+        /// Which hook.
+        #[arg(long, value_enum, default_value_t = HookKind::PrePush)]
+        hook: HookKind,
+        /// Replace an existing hook that gatehouse did not write (it is kept as a backup).
+        #[arg(long)]
+        force: bool,
+        /// The repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Remove the hook gatehouse installed (and put back one it replaced).
+    Uninstall {
+        /// Which hook.
+        #[arg(long, value_enum, default_value_t = HookKind::PrePush)]
+        hook: HookKind,
+        /// The repository.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Run by the installed hook: reads git's hook input from standard input.
+    #[command(hide = true)]
+    Run {
+        /// The hook git is running.
+        #[arg(value_enum)]
+        hook: HookKind,
+        /// The arguments git passes the hook (for pre-push: remote name and URL).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -96,6 +154,7 @@ impl SourceArgs {
             environment: self.environment.clone(),
             github_token_env: Some(self.github_token_env.clone()),
             teams: Vec::new(),
+            ci: None,
         }
     }
 }

@@ -86,6 +86,12 @@ pub mod gitlab {
     pub const CI_MERGE_REQUEST_TARGET_BRANCH_NAME: &str = "CI_MERGE_REQUEST_TARGET_BRANCH_NAME";
     /// The merge request's source branch.
     pub const CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME";
+    /// The merge request's labels, comma-separated.
+    pub const CI_MERGE_REQUEST_LABELS: &str = "CI_MERGE_REQUEST_LABELS";
+    /// `detached`, `merged_result` or `merge_train`.
+    pub const CI_MERGE_REQUEST_EVENT_TYPE: &str = "CI_MERGE_REQUEST_EVENT_TYPE";
+    /// The source branch's head commit (merged results and merge train pipelines only).
+    pub const CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA";
     /// A snapshot from pipeline creation; never trusted as an approval.
     pub const CI_MERGE_REQUEST_APPROVED: &str = "CI_MERGE_REQUEST_APPROVED";
     /// The environment of a deploy job.

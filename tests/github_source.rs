@@ -81,7 +81,9 @@ async fn mount_lists(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/commits/{HEAD}/status")))
-        .respond_with(ok(&rest("repos.get-combined-status-for-ref.200.default.json")))
+        .respond_with(ok(&rest(
+            "repos.get-combined-status-for-ref.200.default.json",
+        )))
         .mount(server)
         .await;
     Mock::given(method("GET"))
@@ -97,7 +99,10 @@ fn job(server: &MockServer, event: &str, payload: &str) -> assert_cmd::Command {
     let mut cmd = gatehouse();
     cmd.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", event)
-        .env("GITHUB_EVENT_PATH", fixture(&format!("github/webhooks/{payload}")))
+        .env(
+            "GITHUB_EVENT_PATH",
+            fixture(&format!("github/webhooks/{payload}")),
+        )
         .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
         .env("GITHUB_API_URL", server.uri())
         .env("GITHUB_SERVER_URL", "https://github.com")
@@ -133,7 +138,10 @@ fn output(cmd: &mut assert_cmd::Command) -> Out {
 }
 
 fn facts_of_pr(server: &MockServer) -> Out {
-    output(job(server, "pull_request", "pull_request.opened.0.json").args(["facts", "--source", "github"]))
+    output(
+        job(server, "pull_request", "pull_request.opened.0.json")
+            .args(["facts", "--source", "github"]),
+    )
 }
 
 fn redact_times(mut facts: Value) -> Value {
@@ -198,7 +206,13 @@ async fn another_token_variable_can_be_named() {
     let out = output(
         job(&server, "pull_request", "pull_request.opened.0.json")
             .env("GATE_TOKEN", "other-token")
-            .args(["facts", "--source", "github", "--github-token-env", "GATE_TOKEN"]),
+            .args([
+                "facts",
+                "--source",
+                "github",
+                "--github-token-env",
+                "GATE_TOKEN",
+            ]),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("other-token"));
@@ -209,16 +223,22 @@ async fn check_decides_from_the_api_facts() {
     let server = MockServer::start().await;
     mount_pull_request(&server).await;
     let policy = fixture("policies/spine.toml");
-    let out = output(job(&server, "pull_request", "pull_request.opened.0.json").args([
-        "check",
-        "--source",
-        "github",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]));
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json").args([
+            "check",
+            "--source",
+            "github",
+            "--policy",
+            policy.to_str().unwrap(),
+        ]),
+    );
     // "Amazing new feature" names no ticket.
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("FAIL   ticket-reference"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAIL   ticket-reference"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// `n` copies of a list's first item, each with a distinct `field`.
@@ -273,9 +293,24 @@ async fn mount_large_pull_request(server: &MockServer) {
         .respond_with(ok(&pull_request(250, 300)))
         .mount(server)
         .await;
-    mount_pages(server, &format!("{PULL}/commits"), many(&rest("pulls.list-commits.200.default.json"), 250, "sha")).await;
-    mount_pages(server, &format!("{PULL}/files"), many(&rest("pulls.list-files.200.default.json"), 300, "filename")).await;
-    mount_pages(server, &format!("{PULL}/reviews"), many(&rest("pulls.list-reviews.200.default.json"), 100, "id")).await;
+    mount_pages(
+        server,
+        &format!("{PULL}/commits"),
+        many(&rest("pulls.list-commits.200.default.json"), 250, "sha"),
+    )
+    .await;
+    mount_pages(
+        server,
+        &format!("{PULL}/files"),
+        many(&rest("pulls.list-files.200.default.json"), 300, "filename"),
+    )
+    .await;
+    mount_pages(
+        server,
+        &format!("{PULL}/reviews"),
+        many(&rest("pulls.list-reviews.200.default.json"), 100, "id"),
+    )
+    .await;
     mount_lists(server).await;
 }
 
@@ -302,7 +337,11 @@ async fn a_large_pull_request_costs_only_the_pages_pagination_forces() {
 async fn expect_indeterminate(server: &MockServer, needle: &str) -> Out {
     let out = facts_of_pr(server);
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains(needle), "expected {needle:?} in:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains(needle),
+        "expected {needle:?} in:\n{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty(), "no facts on failure: {}", out.stdout);
     out
 }
@@ -318,7 +357,11 @@ async fn a_page_failing_midway_is_an_error_not_a_shorter_list() {
         .mount(&server)
         .await;
     mount_large_pull_request(&server).await;
-    expect_indeterminate(&server, "commits?per_page=100&page=2 answered 502 Bad Gateway").await;
+    expect_indeterminate(
+        &server,
+        "commits?per_page=100&page=2 answered 502 Bad Gateway",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +383,11 @@ async fn a_short_page_before_the_last_is_an_error() {
     Mock::given(method("GET"))
         .and(path(format!("{PULL}/files")))
         .and(query_param("page", "2"))
-        .respond_with(ok(&Value::Array(many(&rest("pulls.list-files.200.default.json"), 40, "filename"))))
+        .respond_with(ok(&Value::Array(many(
+            &rest("pulls.list-files.200.default.json"),
+            40,
+            "filename",
+        ))))
         .with_priority(1)
         .mount(&server)
         .await;
@@ -366,8 +413,16 @@ async fn a_primary_rate_limit_beyond_the_budget_is_indeterminate() {
         .respond_with(primary_limit())
         .mount(&server)
         .await;
-    let out = expect_indeterminate(&server, "primary rate limit for `core` (5000 requests per hour)").await;
-    assert!(out.stderr.contains("GATEHOUSE_GITHUB_RATE_LIMIT_WAIT"), "{}", out.stderr);
+    let out = expect_indeterminate(
+        &server,
+        "primary rate limit for `core` (5000 requests per hour)",
+    )
+    .await;
+    assert!(
+        out.stderr.contains("GATEHOUSE_GITHUB_RATE_LIMIT_WAIT"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -419,10 +474,17 @@ async fn a_forbidden_answer_is_indeterminate_and_names_github_message() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(PULL))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Resource not accessible by integration"})))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        )
         .mount(&server)
         .await;
-    expect_indeterminate(&server, "403 Forbidden: Resource not accessible by integration").await;
+    expect_indeterminate(
+        &server,
+        "403 Forbidden: Resource not accessible by integration",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -440,7 +502,11 @@ async fn a_timeout_is_indeterminate() {
             .args(["facts", "--source", "github"]),
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("did not complete within 1s"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did not complete within 1s"),
+        "{}",
+        out.stderr
+    );
     assert!(started.elapsed() < Duration::from_secs(8));
 }
 
@@ -450,7 +516,10 @@ async fn truncated_json_is_indeterminate() {
     let body = serde_json::to_string(&pull_request(1, 1)).unwrap();
     Mock::given(method("GET"))
         .and(path(PULL))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body[..body.len() / 2].to_string(), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body[..body.len() / 2].to_string(), "application/json"),
+        )
         .mount(&server)
         .await;
     expect_indeterminate(&server, "the response is not complete JSON").await;
@@ -464,13 +533,15 @@ async fn check_is_blocked_not_allowed_when_the_api_fails() {
         .mount(&server)
         .await;
     let policy = fixture("policies/spine.toml");
-    let out = output(job(&server, "pull_request", "pull_request.opened.0.json").args([
-        "check",
-        "--source",
-        "github",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]));
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json").args([
+            "check",
+            "--source",
+            "github",
+            "--policy",
+            policy.to_str().unwrap(),
+        ]),
+    );
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("the gate blocks"), "{}", out.stderr);
 }
@@ -480,7 +551,9 @@ async fn github_example_codeowners_with_corrupt_base64_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/contents/.github/CODEOWNERS")))
-        .respond_with(ok(&rest("repos.get-content.200.response-if-content-is-a-file.json")))
+        .respond_with(ok(&rest(
+            "repos.get-content.200.response-if-content-is-a-file.json",
+        )))
         .with_priority(1)
         .mount(&server)
         .await;
@@ -512,7 +585,10 @@ async fn codeowners_falls_back_through_githubs_locations() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let facts: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(facts["codeowners"]["path"], "docs/CODEOWNERS");
-    assert_eq!(facts["codeowners"]["content"], "* @octocat\n/infra/ @octo-org/sre\n");
+    assert_eq!(
+        facts["codeowners"]["content"],
+        "* @octocat\n/infra/ @octo-org/sre\n"
+    );
 }
 
 async fn mount_deployment(server: &MockServer) {
@@ -529,7 +605,9 @@ async fn mount_deployment(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/commits/{sha}/status")))
-        .respond_with(ok(&rest("repos.get-combined-status-for-ref.200.default.json")))
+        .respond_with(ok(&rest(
+            "repos.get-combined-status-for-ref.200.default.json",
+        )))
         .mount(server)
         .await;
     Mock::given(method("GET"))
@@ -559,7 +637,8 @@ async fn approvals_for_another_environment_do_not_count() {
     mount_deployment(&server).await;
     // The payload deploys to production; the run's one approval is for staging.
     let out = output(
-        job(&server, "deployment", "deployment.created.0.json").args(["facts", "--source", "github"]),
+        job(&server, "deployment", "deployment.created.0.json")
+            .args(["facts", "--source", "github"]),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let facts: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -572,11 +651,16 @@ async fn outside_a_github_job_the_source_says_what_is_missing() {
     let server = MockServer::start().await;
     let out = output(
         job(&server, "pull_request", "pull_request.opened.0.json")
-            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_ACTIONS")
             .args(["facts", "--source", "github"]),
     );
     assert_eq!(out.code, 3);
-    assert!(out.stderr.contains("GITHUB_REPOSITORY is not set"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("runs inside a GitHub Actions job, and this is not one"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The library entry point on an explicit request: team members.
@@ -594,6 +678,7 @@ fn request(server: &MockServer, teams: &[&str]) -> gatehouse::sources::github::G
         run_id: None,
         environment: None,
         actor: Some("Codertocat".into()),
+        requested_by: None,
         teams: teams.iter().map(|t| t.to_string()).collect(),
         pipeline: None,
         limits: gatehouse::sources::github::Limits {
@@ -621,7 +706,10 @@ async fn members_of_the_policy_teams_are_gathered() {
         .mount(&server)
         .await;
     let gathered = gather_blocking(request(&server, &["octo-org/sre"])).unwrap();
-    assert_eq!(gathered.facts.teams["octo-org/sre"], vec!["octocat".to_string()]);
+    assert_eq!(
+        gathered.facts.teams["octo-org/sre"],
+        vec!["octocat".to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -634,7 +722,11 @@ async fn a_team_that_cannot_be_read_is_an_error() {
         .mount(&server)
         .await;
     let e = gather_blocking(request(&server, &["octo-org/sre"])).unwrap_err();
-    assert!(e.message.contains("cannot read the members of team @octo-org/sre"), "{e}");
+    assert!(
+        e.message
+            .contains("cannot read the members of team @octo-org/sre"),
+        "{e}"
+    );
     assert!(!format!("{e:?}").contains(TOKEN));
 }
 
@@ -649,7 +741,11 @@ async fn later_pages_are_fetched_concurrently() {
             _ => (rest("pulls.list-files.200.default.json"), "filename"),
         };
         for page in [2, 3] {
-            let n = if page == 3 && list == "commits" { 50 } else { 100 };
+            let n = if page == 3 && list == "commits" {
+                50
+            } else {
+                100
+            };
             let offset = (page - 1) * 100;
             let body: Vec<Value> = many(&items, offset + n, field).split_off(offset);
             let mut response = ok(&Value::Array(body)).set_delay(Duration::from_secs(2));

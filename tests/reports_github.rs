@@ -32,7 +32,11 @@ fn stable(text: &str) -> String {
 fn markdown_puts_the_verdict_first_and_folds_details() {
     let r = check("pull-request-untidy", "markdown");
     assert_eq!(r.code, 1);
-    assert!(r.stdout.starts_with("## ❌ gatehouse: blocked"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("## ❌ gatehouse: blocked"),
+        "{}",
+        r.stdout
+    );
     insta::assert_snapshot!(stable(&r.stdout));
 }
 
@@ -207,6 +211,10 @@ fn every_github_format_can_be_written_as_an_extra_report() {
         &format!("sarif={}", sarif.display()),
     ]);
     assert_eq!(r.code, 0);
-    assert!(std::fs::read_to_string(&md).unwrap().starts_with("## ✅ gatehouse: allowed"));
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .starts_with("## ✅ gatehouse: allowed")
+    );
     assert_valid_sarif(&std::fs::read_to_string(&sarif).unwrap());
 }

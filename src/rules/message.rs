@@ -3,7 +3,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Evaluation, Rule, RuleConfig, RuleInput};
+use super::{Evaluation, Rule, RuleConfig, RuleInput, hints};
 use crate::decision::Finding;
 use crate::facts::Commit;
 use crate::pattern;
@@ -139,11 +139,12 @@ impl Rule for MessageRule {
 
         let mut findings = Vec::new();
         if let Some(re) = &self.pattern {
-            let bad: Vec<String> = commits
+            let bad_commits: Vec<&Commit> = commits
                 .iter()
+                .copied()
                 .filter(|c| !re.is_match(&c.message))
-                .map(|c| commit_line(c))
                 .collect();
+            let bad: Vec<String> = bad_commits.iter().map(|c| commit_line(c)).collect();
             if !bad.is_empty() {
                 findings.push(
                     Finding {
@@ -157,7 +158,7 @@ impl Rule for MessageRule {
                         evidence: bad,
                         remediation: None,
                     }
-                    .remediation("reword them with `git rebase -i` (mark the commits `reword`), then push again"),
+                    .remediation(hints::reword(facts, &bad_commits)),
                 );
             }
         }
@@ -180,9 +181,7 @@ impl Rule for MessageRule {
                         evidence: bad,
                         remediation: None,
                     }
-                    .remediation(
-                        "squash or reword them (`git rebase -i --autosquash`), then push again",
-                    ),
+                    .remediation(hints::autosquash(facts)),
                 );
             }
         }
@@ -197,11 +196,12 @@ impl Rule for MessageRule {
         }
         if let Some(re) = &self.ticket {
             let title_has = title.is_some_and(|t| re.is_match(t));
-            let missing: Vec<String> = commits
+            let missing_commits: Vec<&Commit> = commits
                 .iter()
+                .copied()
                 .filter(|c| !re.is_match(&c.message))
-                .map(|c| commit_line(c))
                 .collect();
+            let missing: Vec<String> = missing_commits.iter().map(|c| commit_line(c)).collect();
             let ok = match self.ticket_in {
                 TicketIn::Title => title_has,
                 TicketIn::Commits => missing.is_empty(),
@@ -225,11 +225,16 @@ impl Rule for MessageRule {
                     f.evidence
                         .extend(missing.iter().map(|m| format!("no ticket: {m}")));
                 }
-                findings.push(f.remediation(if title.is_some() && self.ticket_in != TicketIn::Commits {
-                    "add the ticket id to the title, for example `ABC-123: …`"
-                } else {
-                    "add the ticket id to each commit message (`git rebase -i`, mark them `reword`)"
-                }));
+                findings.push(f.remediation(
+                    if title.is_some() && self.ticket_in != TicketIn::Commits {
+                        "add the ticket id to the title, for example `ABC-123: …`".to_string()
+                    } else {
+                        format!(
+                            "add the ticket id to each commit message: {}",
+                            hints::reword(facts, &missing_commits)
+                        )
+                    },
+                ));
             }
         }
         let summary = match title {
@@ -335,6 +340,24 @@ mod tests {
         assert_eq!(
             run(keys, None, &["feat: a\n", "oops\n"]).outcome,
             Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn remediation_names_the_exact_command() {
+        // Only the newest commit (the tip) lacks it: amend.
+        let e = run(TICKET, None, &["no ticket\n", "ABC-1 a\n"]);
+        let fix = e.findings[0].remediation.as_deref().unwrap();
+        assert!(fix.contains("`git commit --amend`"), "{fix}");
+        // An older one: rebase from the range's base (the helper commits' parent `1a2b…`).
+        let e = run(TICKET, None, &["ABC-1 a\n", "no ticket\n"]);
+        let fix = e.findings[0].remediation.as_deref().unwrap();
+        assert!(fix.contains("`git rebase -i 1a2b000`"), "{fix}");
+        let e = run("forbid = '^fixup! '", None, &["fixup! a\n", "b\n"]);
+        let fix = e.findings[0].remediation.as_deref().unwrap();
+        assert!(
+            fix.contains("`git rebase -i --autosquash 1a2b000`"),
+            "{fix}"
         );
     }
 }

@@ -7,6 +7,7 @@
 //! [`Evaluation`]. Adding a kind means adding a file and one line to
 //! [`registry::KINDS`].
 
+pub mod hints;
 pub mod message;
 pub mod principals;
 pub mod refs;

@@ -2,6 +2,8 @@
 //! that cannot read something completely returns a [`SourceError`] (the run is
 //! then indeterminate, exit 3), never a shorter list.
 
+pub mod env;
+pub mod git;
 pub mod github;
 pub mod snapshot;
 
@@ -39,6 +41,20 @@ pub struct SourceOptions {
     pub github_token_env: Option<String>,
     /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
     pub teams: Vec<String>,
+    /// A run context given by the caller (the pre-push hook) instead of the
+    /// one detected from CI variables; see [`env::CiContext`].
+    pub ci: Option<env::CiContext>,
+}
+
+impl SourceOptions {
+    /// The part of these options the git source reads.
+    pub fn git_request(&self) -> git::GitRequest {
+        git::GitRequest {
+            repo: self.repo.clone(),
+            base: self.base.clone(),
+            head: self.head.clone(),
+        }
+    }
 }
 
 /// Why facts could not be gathered.
@@ -111,6 +127,21 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
             let request = github::context::from_env(options, options.teams.clone(), &env)?;
             return github::gather(&request);
         }
+        // Without a Facts file, `auto` falls back to the local repository,
+        // shaped by the CI context when it runs in a CI job (or the one the
+        // caller gives, like the pre-push hook's).
+        (SourceKind::Git | SourceKind::Auto, None) => {
+            return match run_context(options)? {
+                Some(ctx) => env::gather_with(&ctx, options, |base, head| {
+                    git::gather(&git::GitRequest {
+                        base,
+                        head,
+                        ..options.git_request()
+                    })
+                }),
+                None => git::gather(&options.git_request()),
+            };
+        }
         (kind, None) => {
             return Err(SourceError::new(
                 "source",
@@ -123,4 +154,25 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
         facts,
         notices: Vec::new(),
     })
+}
+
+/// The run's context: the one the caller gives (the pre-push hook's), else for
+/// `--source auto` the CI system's, detected from the process environment.
+pub fn run_context(options: &SourceOptions) -> Result<Option<env::CiContext>, SourceError> {
+    Ok(match (&options.ci, options.source) {
+        (Some(ctx), _) => Some(ctx.clone()),
+        (None, SourceKind::Auto) if options.facts.is_none() => env::detect(&env::process_vars)?,
+        (None, _) => None,
+    })
+}
+
+/// The range the git source gathers for `options`, after the run's context
+/// (flags winning). Whatever else reads the repository for the same run — the
+/// policy read from the base commit — must use this same request.
+pub fn effective_git_request(options: &SourceOptions) -> Result<git::GitRequest, SourceError> {
+    let mut req = options.git_request();
+    if let Some(ctx) = run_context(options)? {
+        (req.base, req.head) = ctx.range(options.base.as_deref(), options.head.as_deref())?;
+    }
+    Ok(req)
 }

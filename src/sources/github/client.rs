@@ -187,7 +187,11 @@ impl Api {
     /// Every item of a paginated list. `key` names the array inside an object
     /// page (`check_runs`), whose `total_count` must then match what was read;
     /// `None` means each page is a JSON array.
-    pub async fn list<T>(&self, path: &str, key: Option<&'static str>) -> Result<Vec<T>, SourceError>
+    pub async fn list<T>(
+        &self,
+        path: &str,
+        key: Option<&'static str>,
+    ) -> Result<Vec<T>, SourceError>
     where
         T: DeserializeOwned + Send + 'static,
     {
@@ -202,7 +206,9 @@ impl Api {
             (None, Some(_)) => {
                 return Err(SourceError::new(
                     SOURCE,
-                    format!("GET {first_path}: a next page is linked but not the last page, so the list's length is unknown"),
+                    format!(
+                        "GET {first_path}: a next page is linked but not the last page, so the list's length is unknown"
+                    ),
                 ));
             }
             (None, None) => 1,
@@ -271,13 +277,23 @@ fn items_of<T: DeserializeOwned>(
                 .or_else(|| value.get("total_commits"))
                 .and_then(serde_json::Value::as_u64)
                 .and_then(|t| usize::try_from(t).ok());
-            let items = value.get_mut(key).map(serde_json::Value::take).ok_or_else(|| {
-                SourceError::new(SOURCE, format!("GET {path}: the response has no `{key}` list"))
-            })?;
+            let items = value
+                .get_mut(key)
+                .map(serde_json::Value::take)
+                .ok_or_else(|| {
+                    SourceError::new(
+                        SOURCE,
+                        format!("GET {path}: the response has no `{key}` list"),
+                    )
+                })?;
             let items = serde_path_to_error::deserialize(items).map_err(|e| {
                 SourceError::new(
                     SOURCE,
-                    format!("GET {path}: unexpected response at `{key}.{}`: {}", e.path(), e.inner()),
+                    format!(
+                        "GET {path}: unexpected response at `{key}.{}`: {}",
+                        e.path(),
+                        e.inner()
+                    ),
                 )
             })?;
             Ok((items, total))
@@ -313,7 +329,12 @@ pub fn parse<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, SourceErr
 fn github_message(body: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     let m = v.get("message")?.as_str()?;
-    Some(crate::sanitize::terminal_line(m).chars().take(300).collect())
+    Some(
+        crate::sanitize::terminal_line(m)
+            .chars()
+            .take(300)
+            .collect(),
+    )
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -394,13 +415,11 @@ impl Links {
                     continue;
                 };
                 let url = url.trim().trim_start_matches('<').trim_end_matches('>');
-                let page = url
-                    .split_once('?')
-                    .and_then(|(_, q)| {
-                        q.split('&')
-                            .find_map(|kv| kv.strip_prefix("page="))
-                            .and_then(|p| p.parse().ok())
-                    });
+                let page = url.split_once('?').and_then(|(_, q)| {
+                    q.split('&')
+                        .find_map(|kv| kv.strip_prefix("page="))
+                        .and_then(|p| p.parse().ok())
+                });
                 if params.contains("rel=\"next\"") {
                     links.next = page;
                 } else if params.contains("rel=\"last\"") {
@@ -430,7 +449,13 @@ mod tests {
             "link",
             "<https://api.github.com/repositories/1/pulls/1/commits?per_page=100&page=2>; rel=\"next\", <https://api.github.com/repositories/1/pulls/1/commits?per_page=100&page=3>; rel=\"last\"",
         )]);
-        assert_eq!(Links::parse(&h), Links { next: Some(2), last: Some(3) });
+        assert_eq!(
+            Links::parse(&h),
+            Links {
+                next: Some(2),
+                last: Some(3)
+            }
+        );
         assert_eq!(Links::parse(&HeaderMap::new()), Links::default());
     }
 
@@ -440,13 +465,35 @@ mod tests {
         assert_eq!(retry.unwrap().wait, Duration::from_secs(7));
         let primary = RateLimit::detect(
             StatusCode::FORBIDDEN,
-            &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "0"), ("x-ratelimit-limit", "5000")]),
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "0"),
+                ("x-ratelimit-limit", "5000"),
+            ]),
             "",
         )
         .unwrap();
-        assert!(primary.name.contains("primary rate limit for `core` (5000"), "{}", primary.name);
-        assert!(RateLimit::detect(StatusCode::FORBIDDEN, &HeaderMap::new(), "{\"message\":\"Resource not accessible by integration\"}").is_none());
-        assert!(RateLimit::detect(StatusCode::INTERNAL_SERVER_ERROR, &headers(&[("retry-after", "1")]), "").is_none());
+        assert!(
+            primary.name.contains("primary rate limit for `core` (5000"),
+            "{}",
+            primary.name
+        );
+        assert!(
+            RateLimit::detect(
+                StatusCode::FORBIDDEN,
+                &HeaderMap::new(),
+                "{\"message\":\"Resource not accessible by integration\"}"
+            )
+            .is_none()
+        );
+        assert!(
+            RateLimit::detect(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &headers(&[("retry-after", "1")]),
+                ""
+            )
+            .is_none()
+        );
     }
 
     #[test]

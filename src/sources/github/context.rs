@@ -1,37 +1,35 @@
-//! Builds a [`GithubRequest`] for a GitHub Actions job from its environment
-//! variables and event payload.
-//!
-//! Reads only what the request needs: the event name, ref, sha, repository,
-//! run, actor, and from the payload the pull request number, a push's
-//! `before` and a deployment's environment.
+//! Builds a [`GithubRequest`] for a GitHub Actions job from its
+//! [`CiContext`] (see [`crate::sources::env`], which reads the variables and
+//! the event payload) plus what only this source needs: the API URL, the
+//! token, the team slugs and the limits.
 
-use std::path::Path;
 use std::time::Duration;
-
-use serde_json::Value;
 
 use super::client::SOURCE;
 use super::{GithubRequest, Limits, Token};
 use crate::env_vars::{gatehouse as gh_vars, github as vars};
-use crate::facts::{EventKind, Pipeline};
+use crate::sources::env::{self, CiContext, Provider};
 use crate::sources::{SourceError, SourceOptions};
 
-/// Read a variable; the caller passes `std::env::var` or a test map.
+/// Read a variable; the caller passes the process environment or a test map.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-fn required(env: Env<'_>, name: &str) -> Result<String, SourceError> {
-    env(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-        SourceError::new(SOURCE, format!("{name} is not set"))
-            .hint("`--source github` runs inside a GitHub Actions job, which sets it")
-    })
-}
 
 fn seconds(env: Env<'_>, name: &str, default: Duration) -> Result<Duration, SourceError> {
     match env(name).filter(|v| !v.is_empty()) {
         None => Ok(default),
-        Some(v) => v.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| {
-            SourceError::new(SOURCE, format!("{name}=`{}` is not a number of seconds", crate::sanitize::terminal_line(&v)))
-        }),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| {
+                SourceError::new(
+                    SOURCE,
+                    format!(
+                        "{name}=`{}` is not a number of seconds",
+                        crate::sanitize::terminal_line(&v)
+                    ),
+                )
+            }),
     }
 }
 
@@ -39,35 +37,16 @@ fn seconds(env: Env<'_>, name: &str, default: Duration) -> Result<Duration, Sour
 pub fn limits(env: Env<'_>) -> Result<Limits, SourceError> {
     let default = Limits::default();
     Ok(Limits {
-        request_timeout: seconds(env, gh_vars::GATEHOUSE_GITHUB_TIMEOUT, default.request_timeout)?,
-        rate_limit_wait: seconds(env, gh_vars::GATEHOUSE_GITHUB_RATE_LIMIT_WAIT, default.rate_limit_wait)?,
-    })
-}
-
-fn event_kind(name: &str, environment: Option<&str>) -> Result<EventKind, SourceError> {
-    Ok(match name {
-        "pull_request" | "pull_request_target" | "pull_request_review" => EventKind::PullRequest,
-        "merge_group" => EventKind::MergeGroup,
-        "deployment" | "deployment_status" => EventKind::Deployment,
-        // A job bound to an environment deploys, whatever started the workflow.
-        _ if environment.is_some() => EventKind::Deployment,
-        "push" | "workflow_dispatch" | "schedule" | "release" => EventKind::Push,
-        other => {
-            return Err(SourceError::new(
-                SOURCE,
-                format!("the `{}` event is not one gatehouse can gate", crate::sanitize::terminal_line(other)),
-            )
-            .hint("run the gate on pull_request, push, merge_group or deployment events, or pass --environment for a deploy job"));
-        }
-    })
-}
-
-fn read_payload(path: &str) -> Result<Value, SourceError> {
-    let text = std::fs::read_to_string(Path::new(path)).map_err(|e| {
-        SourceError::new(SOURCE, format!("cannot read the event payload {path}: {e}"))
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        SourceError::new(SOURCE, format!("the event payload {path} is not valid JSON: {e}"))
+        request_timeout: seconds(
+            env,
+            gh_vars::GATEHOUSE_GITHUB_TIMEOUT,
+            default.request_timeout,
+        )?,
+        rate_limit_wait: seconds(
+            env,
+            gh_vars::GATEHOUSE_GITHUB_RATE_LIMIT_WAIT,
+            default.rate_limit_wait,
+        )?,
     })
 }
 
@@ -77,49 +56,48 @@ pub fn from_env(
     teams: Vec<String>,
     env: Env<'_>,
 ) -> Result<GithubRequest, SourceError> {
-    let event_name = required(env, vars::GITHUB_EVENT_NAME)?;
-    let repo = required(env, vars::GITHUB_REPOSITORY)?;
-    let payload = match env(vars::GITHUB_EVENT_PATH).filter(|p| !p.is_empty()) {
-        Some(path) => read_payload(&path)?,
-        None => Value::Null,
+    let ctx = match &options.ci {
+        Some(ctx) => ctx.clone(),
+        None => env::detect(env)?.ok_or_else(|| {
+            SourceError::new(SOURCE, "`--source github` runs inside a GitHub Actions job, and this is not one (GITHUB_ACTIONS is not `true`)")
+                .hint("outside GitHub Actions, gate a checkout with `--source git`, or evaluate saved facts with `--facts FILE`")
+        })?,
     };
-    let environment = options.environment.clone().or_else(|| {
-        payload
-            .pointer("/deployment/environment")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    });
-    let event = event_kind(&event_name, environment.as_deref())?;
-    let pull_number = match event {
-        EventKind::PullRequest => Some(
-            payload
-                .pointer("/pull_request/number")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| {
-                    SourceError::new(SOURCE, format!("the {event_name} event payload has no `pull_request.number`"))
-                })?,
-        ),
-        _ => None,
-    };
-    let head_sha = match (&options.head, event) {
-        (Some(head), _) => head.clone(),
-        (None, EventKind::MergeGroup) => payload
-            .pointer("/merge_group/head_sha")
-            .and_then(Value::as_str)
-            .map_or_else(|| required(env, vars::GITHUB_SHA), |s| Ok(s.to_string()))?,
-        (None, _) => required(env, vars::GITHUB_SHA)?,
-    };
-    let base_sha = options.base.clone().or_else(|| {
-        let pointer = if event == EventKind::MergeGroup { "/merge_group/base_sha" } else { "/before" };
-        payload.pointer(pointer).and_then(Value::as_str).map(str::to_string)
-    });
-    let run_id = env(vars::GITHUB_RUN_ID).and_then(|r| r.parse::<u64>().ok());
-    let server = env(vars::GITHUB_SERVER_URL).unwrap_or_else(|| "https://github.com".to_string());
-    let host = server
-        .split_once("://")
-        .map_or(server.as_str(), |(_, rest)| rest)
-        .trim_end_matches('/')
-        .to_string();
+    from_context(&ctx, options, teams, env)
+}
+
+/// The request for a known context.
+pub fn from_context(
+    ctx: &CiContext,
+    options: &SourceOptions,
+    teams: Vec<String>,
+    env: Env<'_>,
+) -> Result<GithubRequest, SourceError> {
+    if ctx.provider != Provider::GithubActions {
+        return Err(SourceError::new(
+            SOURCE,
+            format!(
+                "`--source github` needs a GitHub Actions job, not {}",
+                ctx.provider.as_str()
+            ),
+        ));
+    }
+    let repository = ctx.repository.as_ref().ok_or_else(|| {
+        SourceError::new(SOURCE, "the job does not name its repository")
+            .hint("GitHub Actions sets GITHUB_REPOSITORY; run gatehouse as a step of the job")
+    })?;
+    let head_sha = options
+        .head
+        .clone()
+        .or_else(|| ctx.change.as_ref().map(|c| c.head.sha.clone()))
+        .or_else(|| ctx.head_sha.clone())
+        .ok_or_else(|| {
+            SourceError::new(
+                SOURCE,
+                "the run has no head commit (a deleted ref): there is nothing to gate",
+            )
+        })?;
+    let run_id = ctx.pipeline.as_ref().and_then(|p| p.id.parse::<u64>().ok());
     let token_var = options
         .github_token_env
         .clone()
@@ -129,23 +107,25 @@ pub fn from_env(
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "https://api.github.com".to_string()),
         token: env(&token_var).filter(|t| !t.is_empty()).map(Token::new),
-        host,
-        git_ref: env(vars::GITHUB_REF).unwrap_or_default(),
+        host: repository.host.clone(),
+        repo: repository.slug.clone(),
+        event: ctx.event,
+        git_ref: ctx.gated_ref.clone(),
         head_sha,
-        base_sha,
-        pull_number,
+        base_sha: options.base.clone().or_else(|| ctx.base_sha.clone()),
+        pull_number: ctx.change.as_ref().map(|c| c.id),
         run_id,
-        environment,
-        actor: env(vars::GITHUB_ACTOR),
+        environment: options
+            .environment
+            .clone()
+            .or_else(|| ctx.environment.clone()),
+        actor: ctx.actor.clone(),
+        requested_by: ctx
+            .deployment_requested_by
+            .clone()
+            .or_else(|| ctx.actor.clone()),
         teams,
-        pipeline: run_id.map(|id| Pipeline {
-            provider: "github-actions".to_string(),
-            id: id.to_string(),
-            url: Some(format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/'))),
-            job: env(vars::GITHUB_JOB),
-        }),
-        repo,
-        event,
+        pipeline: ctx.pipeline.clone(),
         limits: limits(env)?,
     })
 }

@@ -16,7 +16,6 @@
 mod client;
 pub mod context;
 mod model;
-mod trailers;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -75,6 +74,8 @@ pub struct GithubRequest {
     /// The deployment environment gated, if any.
     pub environment: Option<String>,
     pub actor: Option<String>,
+    /// Who requested the deployment (the deployment's creator, else the actor).
+    pub requested_by: Option<String>,
     /// Team slugs (`acme/sre`) whose members the policy needs.
     pub teams: Vec<String>,
     pub pipeline: Option<Pipeline>,
@@ -106,7 +107,10 @@ fn path_segment<'a>(what: &str, value: &'a str) -> Result<&'a str, SourceError> 
     } else {
         Err(SourceError::new(
             SOURCE,
-            format!("{what} `{}` is not a valid GitHub name", crate::sanitize::terminal_line(value)),
+            format!(
+                "{what} `{}` is not a valid GitHub name",
+                crate::sanitize::terminal_line(value)
+            ),
         ))
     }
 }
@@ -117,7 +121,10 @@ fn sha<'a>(what: &str, value: &'a str) -> Result<&'a str, SourceError> {
     } else {
         Err(SourceError::new(
             SOURCE,
-            format!("{what} `{}` is not a commit id", crate::sanitize::terminal_line(value)),
+            format!(
+                "{what} `{}` is not a commit id",
+                crate::sanitize::terminal_line(value)
+            ),
         ))
     }
 }
@@ -131,7 +138,10 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
     let (owner, name) = request.repo.split_once('/').ok_or_else(|| {
         SourceError::new(
             SOURCE,
-            format!("repository `{}` is not `owner/name`", crate::sanitize::terminal_line(&request.repo)),
+            format!(
+                "repository `{}` is not `owner/name`",
+                crate::sanitize::terminal_line(&request.repo)
+            ),
         )
     })?;
     let repo = format!(
@@ -211,7 +221,8 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
             .collect::<Result<Vec<Commit>, _>>()?;
         // The API lists oldest first; Facts are newest first.
         commits.reverse();
-        facts.repository.default_branch = pr.base.repo.as_ref().and_then(|r| r.default_branch.clone());
+        facts.repository.default_branch =
+            pr.base.repo.as_ref().and_then(|r| r.default_branch.clone());
         let head_repo = pr.head.repo.as_ref().and_then(|r| r.full_name.as_deref());
         let base_repo = pr.base.repo.as_ref().and_then(|r| r.full_name.as_deref());
         if head_repo.is_some() && head_repo != base_repo {
@@ -230,8 +241,14 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
             title: pr.title,
             author: pr.user.map_or_else(|| "ghost".to_string(), |u| u.login),
             draft: pr.draft.unwrap_or(false),
-            base: crate::facts::ChangeRef { name: pr.base.name, sha: base },
-            head: crate::facts::ChangeRef { name: pr.head.name, sha: head },
+            base: crate::facts::ChangeRef {
+                name: pr.base.name,
+                sha: base,
+            },
+            head: crate::facts::ChangeRef {
+                name: pr.head.name,
+                sha: head,
+            },
             labels: pr.labels.into_iter().map(|l| l.name).collect(),
             files: files
                 .into_iter()
@@ -242,7 +259,13 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
                 .filter_map(|r| model::review(r).transpose())
                 .collect::<Result<_, _>>()?,
         });
-        set_deployment(&mut facts, request, approvals, &mut notices, &mut unavailable);
+        set_deployment(
+            &mut facts,
+            request,
+            approvals,
+            &mut notices,
+            &mut unavailable,
+        );
     } else {
         let head = sha("the head commit", &request.head_sha)?.to_string();
         let base = request
@@ -263,7 +286,13 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
         facts.teams = teams;
         // CODEOWNERS is read from the base of a change; a push or deployment has none.
         unavailable.push("codeowners".to_string());
-        set_deployment(&mut facts, request, approvals, &mut notices, &mut unavailable);
+        set_deployment(
+            &mut facts,
+            request,
+            approvals,
+            &mut notices,
+            &mut unavailable,
+        );
     }
     facts.unavailable = unavailable;
     Ok(Gathered { facts, notices })
@@ -287,14 +316,19 @@ fn set_deployment(
     }
     facts.deployment = Some(Deployment {
         environment: environment.clone(),
-        requested_by: request.actor.clone(),
+        requested_by: request.requested_by.clone(),
         approvals: approvals.unwrap_or_default(),
     });
 }
 
 /// GitHub caps some lists (250 commits of a pull request, 3000 files): a
 /// longer one cannot be read completely through this endpoint.
-fn expect_count(what: &str, expected: Option<usize>, got: usize, cap: usize) -> Result<(), SourceError> {
+fn expect_count(
+    what: &str,
+    expected: Option<usize>,
+    got: usize,
+    cap: usize,
+) -> Result<(), SourceError> {
     let Some(expected) = expected else {
         return Ok(());
     };
@@ -346,14 +380,20 @@ async fn range(
         None => {
             let commit: model::ApiCommit = api.json(&format!("{repo}/commits/{head}")).await?;
             let files = commit.files.unwrap_or_default();
-            let commit = model::ApiCommit { files: None, ..commit };
+            let commit = model::ApiCommit {
+                files: None,
+                ..commit
+            };
             (vec![commit], files)
         }
     };
     if files.len() >= FILE_CAP {
         return Err(SourceError::new(
             SOURCE,
-            format!("the range changes {} or more files, more than GitHub's API lists at once", FILE_CAP),
+            format!(
+                "the range changes {} or more files, more than GitHub's API lists at once",
+                FILE_CAP
+            ),
         )
         .hint("gate it with `--source git` on a full clone"));
     }
@@ -362,7 +402,10 @@ async fn range(
         .map(model::commit)
         .collect::<Result<Vec<_>, _>>()?;
     commits.reverse();
-    let files = files.into_iter().map(model::file).collect::<Result<_, _>>()?;
+    let files = files
+        .into_iter()
+        .map(model::file)
+        .collect::<Result<_, _>>()?;
     Ok((commits, files))
 }
 
@@ -406,9 +449,9 @@ async fn teams(api: &Api, slugs: &[String]) -> Result<BTreeMap<String, Vec<Strin
     let mut members = BTreeMap::new();
     let mut lookups = tokio::task::JoinSet::new();
     for slug in slugs {
-        let (org, team) = slug.split_once('/').ok_or_else(|| {
-            SourceError::new(SOURCE, format!("team `{slug}` is not `org/team`"))
-        })?;
+        let (org, team) = slug
+            .split_once('/')
+            .ok_or_else(|| SourceError::new(SOURCE, format!("team `{slug}` is not `org/team`")))?;
         let path = format!(
             "/orgs/{}/teams/{}/members",
             path_segment("organisation", org)?,
@@ -444,10 +487,16 @@ async fn approvals(
     environment: &str,
     read_at: DateTime<Utc>,
 ) -> Result<Vec<DeploymentApproval>, SourceError> {
-    let reviews: Vec<model::RunApproval> = api.json(&format!("{repo}/actions/runs/{run}/approvals")).await?;
+    let reviews: Vec<model::RunApproval> = api
+        .json(&format!("{repo}/actions/runs/{run}/approvals"))
+        .await?;
     reviews
         .into_iter()
-        .filter(|a| a.environments.iter().any(|e| e.name.eq_ignore_ascii_case(environment)))
+        .filter(|a| {
+            a.environments
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(environment))
+        })
         .map(|a| model::approval(a, read_at))
         .collect()
 }

@@ -6,12 +6,12 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 
 use super::client::SOURCE;
-use super::trailers::parse_trailers;
 use crate::facts::{
-    ApprovalState, Check, ChangedFile, Commit, DeploymentApproval, FileStatus, Identity, Review,
+    ApprovalState, ChangedFile, Check, Commit, DeploymentApproval, FileStatus, Identity, Review,
     ReviewState, Signature,
 };
 use crate::sources::SourceError;
+use crate::trailers::parse as parse_trailers;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
@@ -91,16 +91,19 @@ pub fn review(r: ApiReview) -> Result<Option<Review>, SourceError> {
         other => {
             return Err(SourceError::new(
                 SOURCE,
-                format!("a review has the unknown state `{}`", crate::sanitize::terminal_line(other)),
+                format!(
+                    "a review has the unknown state `{}`",
+                    crate::sanitize::terminal_line(other)
+                ),
             ));
         }
     };
-    let submitted_at = r.submitted_at.ok_or_else(|| {
-        SourceError::new(SOURCE, "a submitted review has no `submitted_at`")
-    })?;
-    let (author, author_is_bot) = r
-        .user
-        .map_or((GHOST.to_string(), false), |u| (u.login.clone(), u.is_bot()));
+    let submitted_at = r
+        .submitted_at
+        .ok_or_else(|| SourceError::new(SOURCE, "a submitted review has no `submitted_at`"))?;
+    let (author, author_is_bot) = r.user.map_or((GHOST.to_string(), false), |u| {
+        (u.login.clone(), u.is_bot())
+    });
     Ok(Some(Review {
         author,
         state,
@@ -170,7 +173,10 @@ pub fn commit(c: ApiCommit) -> Result<Commit, SourceError> {
     let short = crate::facts::short_sha(&c.sha).to_string();
     let identity = |id: Option<GitIdentity>, user: &Option<User>, role: &str| {
         let id = id.ok_or_else(|| {
-            SourceError::new(SOURCE, format!("commit {short} has no {role} in the API response"))
+            SourceError::new(
+                SOURCE,
+                format!("commit {short} has no {role} in the API response"),
+            )
         })?;
         Ok::<_, SourceError>(Identity {
             name: id.name,
@@ -331,15 +337,26 @@ pub fn content_text(c: &Content) -> Result<String, SourceError> {
     if c.kind != "file" {
         return Err(SourceError::new(
             SOURCE,
-            format!("{what} is a {} in the repository, not a file", crate::sanitize::terminal_line(&c.kind)),
+            format!(
+                "{what} is a {} in the repository, not a file",
+                crate::sanitize::terminal_line(&c.kind)
+            ),
         ));
     }
     match (c.encoding.as_deref(), c.content.as_deref()) {
         (Some("base64"), Some(content)) => {
-            let compact: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let compact: String = content
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(compact)
-                .map_err(|e| SourceError::new(SOURCE, format!("{what}: the content is not valid base64: {e}")))?;
+                .map_err(|e| {
+                    SourceError::new(
+                        SOURCE,
+                        format!("{what}: the content is not valid base64: {e}"),
+                    )
+                })?;
             String::from_utf8(bytes)
                 .map_err(|_| SourceError::new(SOURCE, format!("{what} is not UTF-8 text")))
         }
@@ -377,7 +394,10 @@ pub fn approval(a: RunApproval, read_at: DateTime<Utc>) -> Result<DeploymentAppr
         other => {
             return Err(SourceError::new(
                 SOURCE,
-                format!("a deployment review has the unknown state `{}`", crate::sanitize::terminal_line(other)),
+                format!(
+                    "a deployment review has the unknown state `{}`",
+                    crate::sanitize::terminal_line(other)
+                ),
             ));
         }
     };
@@ -395,9 +415,18 @@ mod tests {
 
     #[test]
     fn signature_formats_come_from_the_armor() {
-        assert_eq!(signature_format("-----BEGIN PGP SIGNATURE-----\n\nx"), Some("openpgp"));
-        assert_eq!(signature_format("-----BEGIN SSH SIGNATURE-----\nx"), Some("ssh"));
-        assert_eq!(signature_format("-----BEGIN SIGNED MESSAGE-----\nx"), Some("x509"));
+        assert_eq!(
+            signature_format("-----BEGIN PGP SIGNATURE-----\n\nx"),
+            Some("openpgp")
+        );
+        assert_eq!(
+            signature_format("-----BEGIN SSH SIGNATURE-----\nx"),
+            Some("ssh")
+        );
+        assert_eq!(
+            signature_format("-----BEGIN SIGNED MESSAGE-----\nx"),
+            Some("x509")
+        );
         assert_eq!(signature_format("garbage"), None);
     }
 
@@ -417,9 +446,24 @@ mod tests {
 
     #[test]
     fn statuses_map_to_checks_without_an_app() {
-        let c = commit_status(CommitStatus { context: "ci/x".into(), state: "pending".into() }, "abc");
-        assert_eq!((c.status.as_str(), c.conclusion, c.app), ("in_progress", None, None));
-        let c = commit_status(CommitStatus { context: "ci/x".into(), state: "failure".into() }, "abc");
+        let c = commit_status(
+            CommitStatus {
+                context: "ci/x".into(),
+                state: "pending".into(),
+            },
+            "abc",
+        );
+        assert_eq!(
+            (c.status.as_str(), c.conclusion, c.app),
+            ("in_progress", None, None)
+        );
+        let c = commit_status(
+            CommitStatus {
+                context: "ci/x".into(),
+                state: "failure".into(),
+            },
+            "abc",
+        );
         assert_eq!(c.conclusion.as_deref(), Some("failure"));
     }
 }
