@@ -128,7 +128,8 @@ fn write_reports(args: &CheckArgs, decision: &Decision) -> Result<(), ExitStatus
     let options = RenderOptions {
         color: report::stdout_wants_color(),
     };
-    print(&report::render(args.format, decision, options));
+    let text = report::render(args.format, decision, options);
+    print(&report::for_github_log(args.format, text));
     for target in &args.report {
         let text = report::render(target.format, decision, RenderOptions { color: false });
         if let Err(e) = write_file(&target.path, &text) {

@@ -77,6 +77,22 @@ pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> St
     }
 }
 
+/// Text printed to stdout inside a GitHub Actions job: the plain-text
+/// formats (`human`) go into a `::stop-commands::` block with their untrusted
+/// parts defused, since the runner would execute a line of a commit message
+/// that starts with `::`. The `github` format does this itself; structured
+/// formats (json, sarif, markdown) are printed as they are.
+pub fn for_github_log(format: Format, text: String) -> String {
+    let in_actions =
+        std::env::var(crate::env_vars::github::GITHUB_ACTIONS).is_ok_and(|v| v == "true");
+    if in_actions && format == Format::Human {
+        use crate::sanitize::github::{StopCommands, log_text};
+        StopCommands::new().wrap(&log_text(&text))
+    } else {
+        text
+    }
+}
+
 /// Whether to colour output written to stdout: a terminal, `NO_COLOR` unset or
 /// empty, and `TERM` not `dumb`.
 pub fn stdout_wants_color() -> bool {
