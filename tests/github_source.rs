@@ -774,3 +774,141 @@ async fn later_pages_are_fetched_concurrently() {
         started.elapsed()
     );
 }
+
+/// The `run:` script of the action's step with `id`.
+fn action_script(id: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,yaml\n\
+             steps=yaml.safe_load(open(sys.argv[1]))['runs']['steps']\n\
+             print([s for s in steps if s.get('id')==sys.argv[2]][0]['run'])",
+        ])
+        .arg(common::root().join("action.yml"))
+        .arg(id)
+        .output()
+        .expect("python3 with PyYAML (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Run the action's Gate step as the runner would: its script under bash,
+/// the inputs in its `env:`, the built binary where the install step puts it.
+fn run_gate_step(server: &MockServer, inputs: &[(&str, &str)]) -> (Out, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join(".gatehouse/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gatehouse"), bin.join("gatehouse")).unwrap();
+    let runner_temp = home.path().join("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let output_file = home.path().join("output");
+    let summary_file = home.path().join("summary.md");
+    std::fs::write(&output_file, "").unwrap();
+    std::fs::write(&summary_file, "").unwrap();
+    let mut cmd = assert_cmd::Command::new("bash");
+    cmd.current_dir(common::root())
+        .args(["-e", "-c", &action_script("gate")])
+        .env("NO_COLOR", "1")
+        .env("HOME", home.path())
+        .env("RUNNER_TEMP", &runner_temp)
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env(
+            "GITHUB_EVENT_PATH",
+            fixture("github/webhooks/pull_request.opened.0.json"),
+        )
+        .env("GITHUB_REPOSITORY", "Codertocat/Hello-World")
+        .env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REF", "refs/pull/2/merge")
+        .env("GITHUB_SHA", "f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
+        .env("GITHUB_RUN_ID", "30433642")
+        .env("GATEHOUSE_GITHUB_TIMEOUT", "5")
+        .env("GATEHOUSE_GITHUB_RATE_LIMIT_WAIT", "1");
+    // The step's env: every input, as the runner sets them.
+    let defaults = [
+        ("GITHUB_TOKEN", TOKEN),
+        ("GATEHOUSE_POLICY", ""),
+        ("GATEHOUSE_ENVIRONMENT", ""),
+        ("GATEHOUSE_AUDIT_SINKS", ""),
+        ("GATEHOUSE_FORMAT", "github"),
+        ("GATEHOUSE_DRY_RUN", "false"),
+        ("GATEHOUSE_SARIF", "false"),
+    ];
+    for (k, v) in defaults {
+        cmd.env(k, v);
+    }
+    for (k, v) in inputs {
+        cmd.env(k, v);
+    }
+    let out = output(&mut cmd);
+    (
+        out,
+        std::fs::read_to_string(&output_file).unwrap(),
+        std::fs::read_to_string(&summary_file).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_gate_step_blocks_and_sets_its_outputs() {
+    let server = MockServer::start().await;
+    mount_pull_request(&server).await;
+    let policy = fixture("policies/spine.toml");
+    let (out, outputs, summary) = run_gate_step(
+        &server,
+        &[
+            ("GATEHOUSE_POLICY", policy.to_str().unwrap()),
+            ("GATEHOUSE_SARIF", "true"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("::error file=fixtures/policies/spine.toml,line=11,"),
+        "{}",
+        out.stdout
+    );
+    assert!(outputs.contains("decision=block\n"), "{outputs}");
+    assert!(
+        outputs.contains("report=") && outputs.contains("sarif="),
+        "{outputs}"
+    );
+    assert!(summary.starts_with("## ❌ gatehouse: blocked"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_gate_step_fails_closed_when_the_api_fails() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let policy = fixture("policies/spine.toml");
+    let (out, outputs, _) =
+        run_gate_step(&server, &[("GATEHOUSE_POLICY", policy.to_str().unwrap())]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(outputs.contains("decision=error\n"), "{outputs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_gate_step_in_dry_run_never_fails_the_step() {
+    let server = MockServer::start().await;
+    mount_pull_request(&server).await;
+    let policy = fixture("policies/spine.toml");
+    let (out, outputs, summary) = run_gate_step(
+        &server,
+        &[
+            ("GATEHOUSE_POLICY", policy.to_str().unwrap()),
+            ("GATEHOUSE_DRY_RUN", "true"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(outputs.contains("decision=block\n"), "{outputs}");
+    assert!(summary.contains("would block (dry run)"), "{summary}");
+}
