@@ -76,6 +76,57 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
     Ok((source.parse()?, notices))
 }
 
+/// The policy a check evaluates, with notices and the commit it was read
+/// from. Without `--policy`, a run on the local repository reads it from the
+/// base commit of the range (DESIGN.md principle 3: trust the base, not the
+/// change); otherwise it is discovered in the `--repo` directory.
+fn load_check_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+    let reads_git = matches!(
+        (options.source, &options.facts),
+        (sources::SourceKind::Git | sources::SourceKind::Auto, None)
+    );
+    if args.policy.is_some() || !reads_git {
+        let (policy, notices) = load_policy(args.policy.as_deref(), &args.source.repo)
+            .map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    }
+    // The same range the facts cover: in a CI job or a hook, the context's base.
+    let request = sources::effective_git_request(options).map_err(|e| report_source_error(&e))?;
+    let base = sources::git::policy_from_base(&request).map_err(|e| report_source_error(&e))?;
+    let Some(base) = base else {
+        let (policy, notices) =
+            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    };
+    let short = crate::facts::short_sha(&base.commit).to_string();
+    let mut notices = Vec::new();
+    let source = match &base.file {
+        Some((path, text)) => {
+            notices.push(format!(
+                "policy {path} read from the base commit {short}, not from the working tree"
+            ));
+            PolicySource {
+                origin: path.clone(),
+                text: text.clone(),
+                builtin: false,
+            }
+        }
+        None => {
+            notices.push(format!(
+                "the base commit {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ));
+            PolicySource::builtin()
+        }
+    };
+    notices.extend(base.edit_notice());
+    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    Ok((policy, notices, Some(base.commit)))
+}
+
 fn check(args: &CheckArgs) -> ExitStatus {
     check_with(args, &args.source.options())
 }
@@ -93,9 +144,9 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
         );
         return ExitStatus::Usage;
     }
-    let (policy, mut notices) = match load_policy(args.policy.as_deref(), &args.source.repo) {
+    let (policy, mut notices, policy_source_ref) = match load_check_policy(args, options) {
         Ok(p) => p,
-        Err(e) => return report_policy_error(&e),
+        Err(status) => return status,
     };
     let mut options = options.clone();
     options.teams = policy.teams();
@@ -112,7 +163,7 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
             now,
             environment: args.source.environment.clone(),
             dry_run: args.dry_run,
-            policy_source_ref: None,
+            policy_source_ref,
             notices,
         },
     );

@@ -114,7 +114,9 @@ Examples:
 
 Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
-default policy is used and the report says so.
+default policy is used and the report says so. When a run gates a local
+range (no --facts), the policy is read from the base commit's tree, never from
+the change under review; a note says so, and another when the range edits it.
 
 Exit codes: 0 allowed, 1 blocked, 2 usage or policy error, 3 indeterminate (blocked).";
 
@@ -129,10 +131,24 @@ pub struct SourceArgs {
     /// The repository to gate.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo: PathBuf,
-    /// Base revision of the range (default: the merge-base with the default branch).
+    /// Base revision of the range: commits reachable from it are not gated
+    /// (default: the default branch, see --help).
+    ///
+    /// Any rev-spec (`main`, `origin/main`, a commit id, `HEAD~3`). Without it
+    /// the local git source chooses, and a note says what: the default branch
+    /// (`origin/HEAD`, else `main`, `master`, `origin/main`, `origin/master`)
+    /// when the head has commits that are not on it; else the upstream of the
+    /// head's branch when it has unpushed commits; else the head's parent, so
+    /// only the last commit is gated. Changed files are counted from the
+    /// merge-base with the head. When --policy is absent, the policy is read
+    /// from this commit, not from the working tree.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
-    /// Head revision of the range.
+    /// Head revision of the range (default: HEAD).
+    ///
+    /// Any rev-spec. A branch or tag name gates that ref
+    /// (`refs/heads/…`, `refs/tags/…`); a detached HEAD or a commit id gates
+    /// no branch, and a note says so.
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
     /// The deployment environment being gated (matches `when.environments`).

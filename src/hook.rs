@@ -117,7 +117,7 @@ pub fn hooks_dir(repo: &Path) -> Result<PathBuf, HookError> {
         ))
     })?;
     let path = PathBuf::from(out.trim_end_matches(['\n', '\r']));
-    Ok(if path.is_absolute() {
+    Ok(if path.is_absolute() || repo == Path::new(".") {
         path
     } else {
         repo.join(path)
@@ -468,7 +468,7 @@ fn install_command(repo: &Path, hook: HookKind, force: bool) -> ExitStatus {
                 }
             }
             println!(
-                "it runs {} on every `git push` and refuses the push when the policy blocks;
+                "it runs {} on every `git push` and refuses the push when the policy blocks;\n\
                  see what it would decide with `gatehouse check --dry-run`, remove it with `gatehouse hook uninstall`",
                 exe.display()
             );

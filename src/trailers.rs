@@ -271,9 +271,11 @@ fn find_trailer_block_start(buf: &[u8], len: usize) -> usize {
                 continue;
             }
             non_trailer_lines += possible_continuation_lines;
-            if recognized_prefix && trailer_lines * 3 >= non_trailer_lines {
-                return next_line(buf, bol);
-            } else if trailer_lines > 0 && non_trailer_lines == 0 {
+            // (ii) a git-generated trailer and at least 25% trailers, or
+            // (i) nothing but trailers.
+            let mixed_enough = recognized_prefix && trailer_lines * 3 >= non_trailer_lines;
+            let only_trailers = trailer_lines > 0 && non_trailer_lines == 0;
+            if mixed_enough || only_trailers {
                 return next_line(buf, bol);
             }
             return len;

@@ -633,11 +633,13 @@ fn describe(ctx: &CiContext) -> String {
         s.as_deref()
             .map_or("-".to_string(), |s| crate::facts::short_sha(s).to_string())
     };
+    let what = match ctx.provider {
+        Provider::PrePush => format!("push to {}", ctx.gated_ref),
+        _ => format!("`{}` event for {}", ctx.trigger, ctx.gated_ref),
+    };
     let mut text = format!(
-        "{}: `{}` event for {} (base {}, head {})",
+        "{}: {what} (base {}, head {})",
         ctx.provider.label(),
-        ctx.trigger,
-        ctx.gated_ref,
         ctx.base_sha
             .as_ref()
             .map_or("the merge-base with the default branch".to_string(), |b| {
@@ -806,6 +808,12 @@ pub fn gather_with(
     if let Some(head) = head_from_context {
         let flag = format!("`--head {head}`");
         gathered.notices.retain(|n| !n.starts_with(&flag));
+    }
+    // Nor is the lack of an `origin` remote news when the CI names the repository.
+    if ctx.repository.is_some() {
+        gathered
+            .notices
+            .retain(|n| !n.starts_with("the repository has no `origin` remote"));
     }
     let notice = ctx.overlay(
         &mut gathered.facts,

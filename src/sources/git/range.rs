@@ -47,6 +47,13 @@ pub(super) fn resolve(repo: &gix::Repository, req: &GitRequest) -> Result<Range,
     let mut notices = Vec::new();
 
     let head_spec = req.head.as_deref().unwrap_or("HEAD");
+    if head_spec == "HEAD" && repo.head().map_err(|e| read_error("HEAD", e))?.is_unborn() {
+        return Err(SourceError::new(
+            SOURCE,
+            "the repository has no commits yet: there is nothing to gate",
+        )
+        .hint("commit first, or pass `--head REV`"));
+    }
     let head = commit_of(repo, head_spec, "--head", shallow.is_some())?;
     let ref_name = gated_ref_name(repo, head_spec, head, &mut notices)?;
 

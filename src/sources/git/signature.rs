@@ -117,6 +117,38 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_told_by_their_armor() {
+        assert_eq!(
+            signature_format(b"-----BEGIN PGP SIGNATURE-----\n"),
+            Some("openpgp")
+        );
+        assert_eq!(
+            signature_format(b"-----BEGIN PGP MESSAGE-----\n"),
+            Some("openpgp")
+        );
+        assert_eq!(
+            signature_format(b"-----BEGIN SIGNED MESSAGE-----\n"),
+            Some("x509")
+        );
+        assert_eq!(
+            signature_format(b"-----BEGIN SSH SIGNATURE-----\n"),
+            Some("ssh")
+        );
+        assert_eq!(signature_format(b"garbage"), None);
+    }
+
+    #[test]
+    fn other_signature_headers_are_left_out_of_the_payload() {
+        let raw = b"tree 1\ngpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n x\n -----END SSH SIGNATURE-----\ngpgsig -----BEGIN PGP SIGNATURE-----\n y\n -----END PGP SIGNATURE-----\nauthor A <a@x> 1 +0000\n\nm\n";
+        let (payload, sig) = strip_gpgsig_header(raw).unwrap();
+        assert_eq!(payload, b"tree 1\nauthor A <a@x> 1 +0000\n\nm\n");
+        assert_eq!(
+            sig,
+            b"-----BEGIN PGP SIGNATURE-----\ny\n-----END PGP SIGNATURE-----\n"
+        );
+    }
+
+    #[test]
     fn unsigned_commits_have_no_signature() {
         assert!(strip_gpgsig_header(b"tree 1\nauthor A <a@x> 1 +0000\n\ngpgsig x\n").is_none());
     }
