@@ -84,6 +84,12 @@ fn load_check_policy(
     args: &CheckArgs,
     options: &SourceOptions,
 ) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+    if args.policy.is_none()
+        && options.source == sources::SourceKind::Github
+        && options.facts.is_none()
+    {
+        return github_base_policy(args, options);
+    }
     let reads_git = matches!(
         (options.source, &options.facts),
         (sources::SourceKind::Git | sources::SourceKind::Auto, None)
@@ -125,6 +131,49 @@ fn load_check_policy(
     notices.extend(base.edit_notice());
     let policy = source.parse().map_err(|e| report_policy_error(&e))?;
     Ok((policy, notices, Some(base.commit)))
+}
+
+/// `--source github` without `--policy`: the policy of the base commit, read
+/// through the contents API (the checkout may be the change itself). Without
+/// a base (a deployment of a commit), the checkout's policy is used.
+fn github_base_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+    let env = |name: &str| std::env::var(name).ok();
+    let request = sources::github::context::from_env(options, Vec::new(), &env)
+        .map_err(|e| report_source_error(&e))?;
+    let Some(base) = request
+        .base_sha
+        .clone()
+        .filter(|b| !sources::env::is_zero_sha(b))
+    else {
+        let (policy, notices) =
+            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    };
+    let short = crate::facts::short_sha(&base).to_string();
+    let file =
+        sources::github::policy_from_base(&request, &base).map_err(|e| report_source_error(&e))?;
+    let (source, notice) = match file {
+        Some((path, text)) => (
+            PolicySource {
+                origin: path.clone(),
+                text,
+                builtin: false,
+            },
+            format!("policy {path} read from the base commit {short} through the GitHub API"),
+        ),
+        None => (
+            PolicySource::builtin(),
+            format!(
+                "the base commit {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ),
+        ),
+    };
+    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    Ok((policy, vec![notice], Some(base)))
 }
 
 fn check(args: &CheckArgs) -> ExitStatus {

@@ -912,3 +912,87 @@ async fn the_action_gate_step_in_dry_run_never_fails_the_step() {
     assert!(outputs.contains("decision=block\n"), "{outputs}");
     assert!(summary.contains("would block (dry run)"), "{summary}");
 }
+
+/// The base commit of the pull request in `pull_request.opened.0.json`.
+const PAYLOAD_BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_policy_the_base_commits_policy_is_read_through_the_api() {
+    let server = MockServer::start().await;
+    mount_pull_request(&server).await;
+    let mut content = rest("repos.get-content.200.response-if-content-is-a-file.json");
+    let policy = std::fs::read_to_string(fixture("policies/spine.toml")).unwrap();
+    content["content"] = base64::engine::general_purpose::STANDARD
+        .encode(policy)
+        .into();
+    content["path"] = ".gatehouse.toml".into();
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO}/contents/.gatehouse.toml")))
+        .and(query_param("ref", PAYLOAD_BASE))
+        .respond_with(ok(&content))
+        .mount(&server)
+        .await;
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json")
+            .args(["check", "--source", "github"]),
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "policy .gatehouse.toml read from the base commit f95f852 through the GitHub API"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("FAIL   ticket-reference"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_without_a_policy_file_uses_the_default_and_says_so() {
+    let server = MockServer::start().await;
+    mount_pull_request(&server).await;
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json")
+            .args(["check", "--source", "github"]),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("the base commit f95f852 has no policy file"),
+        "{}",
+        out.stdout
+    );
+    // All four discovery locations were asked for at the base.
+    for p in [
+        ".gatehouse.toml",
+        "gatehouse.toml",
+        ".github/gatehouse.toml",
+        ".gitlab/gatehouse.toml",
+    ] {
+        assert_eq!(
+            hits(&server, &format!("{REPO}/contents/{p}")).await,
+            1,
+            "{p}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_policy_lookup_is_indeterminate() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO}/contents/.gatehouse.toml")))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    mount_pull_request(&server).await;
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json")
+            .args(["check", "--source", "github"]),
+    );
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+}

@@ -38,16 +38,23 @@ fn defuse(text: &str) -> String {
 
 /// Text for the message part of a workflow command (`::error …::<data>`).
 pub fn annotation_data(text: &str) -> String {
-    let mut out = String::new();
-    for c in defuse(text).chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            c => out.push(c),
-        }
-    }
-    out
+    // `\r` is encoded rather than dropped with the other controls, so a
+    // CRLF message keeps its line breaks.
+    let segments: Vec<String> = text
+        .split('\r')
+        .map(|segment| {
+            let mut out = String::new();
+            for c in defuse(segment).chars() {
+                match c {
+                    '%' => out.push_str("%25"),
+                    '\n' => out.push_str("%0A"),
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .collect();
+    segments.join("%0D")
 }
 
 /// Text for a property of a workflow command (`title=<prop>,file=<prop>`).

@@ -112,7 +112,11 @@ pub fn from_context(
         event: ctx.event,
         git_ref: ctx.gated_ref.clone(),
         head_sha,
-        base_sha: options.base.clone().or_else(|| ctx.base_sha.clone()),
+        base_sha: options
+            .base
+            .clone()
+            .or_else(|| ctx.change.as_ref().map(|c| c.base.sha.clone()))
+            .or_else(|| ctx.base_sha.clone()),
         pull_number: ctx.change.as_ref().map(|c| c.id),
         run_id,
         environment: options

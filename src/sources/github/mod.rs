@@ -85,6 +85,57 @@ pub struct GithubRequest {
 /// Where GitHub looks for CODEOWNERS, in its order.
 pub const CODEOWNERS_PATHS: [&str; 3] = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
 
+/// The policy file of the base commit (DESIGN principle 3: trust the base):
+/// the first of [`crate::policy::DISCOVERY_ORDER`] that the contents API has
+/// at `base`, as (path, text); `None` when the base has none of them.
+pub fn policy_from_base(
+    request: &GithubRequest,
+    base: &str,
+) -> Result<Option<(String, String)>, SourceError> {
+    let base = sha("the base commit", base)?.to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let api = Api::new(
+            &request.api_url,
+            request.token.as_ref().map(Token::expose),
+            request.limits,
+        )?;
+        let repo = repo_path(&request.repo)?;
+        for path in crate::policy::DISCOVERY_ORDER {
+            match api
+                .json::<model::Content>(&format!("{repo}/contents/{path}?ref={base}"))
+                .await
+            {
+                Ok(content) => return Ok(Some((path.to_string(), model::content_text(&content)?))),
+                Err(ApiError::NotFound(_)) => continue,
+                Err(ApiError::Failed(e)) => return Err(e),
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// `/repos/{owner}/{name}` for an `owner/name` slug.
+fn repo_path(slug: &str) -> Result<String, SourceError> {
+    let (owner, name) = slug.split_once('/').ok_or_else(|| {
+        SourceError::new(
+            SOURCE,
+            format!(
+                "repository `{}` is not `owner/name`",
+                crate::sanitize::terminal_line(slug)
+            ),
+        )
+    })?;
+    Ok(format!(
+        "/repos/{}/{}",
+        path_segment("owner", owner)?,
+        path_segment("repository", name)?
+    ))
+}
+
 /// Gather facts for `request`.
 pub fn gather(request: &GithubRequest) -> Result<Gathered, SourceError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -135,20 +186,7 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
         request.token.as_ref().map(Token::expose),
         request.limits,
     )?;
-    let (owner, name) = request.repo.split_once('/').ok_or_else(|| {
-        SourceError::new(
-            SOURCE,
-            format!(
-                "repository `{}` is not `owner/name`",
-                crate::sanitize::terminal_line(&request.repo)
-            ),
-        )
-    })?;
-    let repo = format!(
-        "/repos/{}/{}",
-        path_segment("owner", owner)?,
-        path_segment("repository", name)?
-    );
+    let repo = repo_path(&request.repo)?;
     let gathered_at = Utc::now();
     let mut notices = Vec::new();
     let mut unavailable = vec!["tags".to_string()];
