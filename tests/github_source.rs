@@ -890,10 +890,20 @@ async fn the_action_gate_step_fails_closed_when_the_api_fails() {
         .mount(&server)
         .await;
     let policy = fixture("policies/spine.toml");
-    let (out, outputs, _) =
+    let (out, outputs, summary) =
         run_gate_step(&server, &[("GATEHOUSE_POLICY", policy.to_str().unwrap())]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(outputs.contains("decision=error\n"), "{outputs}");
+    assert!(
+        out.stdout
+            .contains("::error title=gatehouse::gatehouse could not decide (exit 3)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        summary.starts_with("## ⛔ gatehouse: blocked (indeterminate)"),
+        "{summary}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
