@@ -1006,3 +1006,52 @@ async fn a_failing_policy_lookup_is_indeterminate() {
     );
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_linking_only_to_the_next_page_is_followed_to_its_end() {
+    let server = MockServer::start().await;
+    let reviews = many(&rest("pulls.list-reviews.200.default.json"), 130, "id");
+    let next = format!(
+        "<{}{PULL}/reviews?per_page=100&page=2>; rel=\"next\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/reviews")))
+        .and(query_param("page", "1"))
+        .respond_with(
+            ok(&Value::Array(reviews[..100].to_vec())).insert_header("link", next.as_str()),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{PULL}/reviews")))
+        .and(query_param("page", "2"))
+        .respond_with(ok(&Value::Array(reviews[100..].to_vec())))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_pull_request(&server).await;
+    let out = facts_of_pr(&server);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let facts: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(facts["change"]["reviews"].as_array().unwrap().len(), 130);
+    assert_eq!(hits(&server, &format!("{PULL}/reviews")).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_commits_than_the_api_lists_fail_before_reading_them() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PULL))
+        .respond_with(ok(&pull_request(251, 1)))
+        .mount(&server)
+        .await;
+    mount_lists(&server).await;
+    expect_indeterminate(
+        &server,
+        "the pull request has 251 commits; GitHub's API lists at most 250",
+    )
+    .await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -4,7 +4,7 @@
 //! failure a [`SourceError`] — never a shorter list.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, StatusCode};
 use octocrab::Octocrab;
@@ -71,8 +71,9 @@ pub struct Response {
 pub struct Api {
     octo: Octocrab,
     limits: Limits,
-    /// Time already spent waiting for rate limits, shared by concurrent requests.
-    waited: Arc<Mutex<Duration>>,
+    /// When the first rate-limit wait began. The budget is wall-clock time
+    /// from then, so concurrent requests waiting out the same limit count once.
+    first_wait: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Api {
@@ -100,7 +101,7 @@ impl Api {
         Ok(Api {
             octo,
             limits,
-            waited: Arc::new(Mutex::new(Duration::ZERO)),
+            first_wait: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -149,13 +150,9 @@ impl Api {
     async fn wait_for(&self, path: &str, limit: &RateLimit) -> Result<(), ApiError> {
         let budget = self.limits.rate_limit_wait;
         let allowed = {
-            let mut waited = self.waited.lock().unwrap_or_else(|p| p.into_inner());
-            if *waited + limit.wait <= budget {
-                *waited += limit.wait;
-                true
-            } else {
-                false
-            }
+            let mut first = self.first_wait.lock().unwrap_or_else(|p| p.into_inner());
+            let spent = first.get_or_insert_with(Instant::now).elapsed();
+            spent + limit.wait <= budget
         };
         if !allowed {
             return Err(ApiError::Failed(
@@ -204,12 +201,8 @@ impl Api {
         let last = match (links.last, links.next) {
             (Some(last), _) => last,
             (None, Some(_)) => {
-                return Err(SourceError::new(
-                    SOURCE,
-                    format!(
-                        "GET {first_path}: a next page is linked but not the last page, so the list's length is unknown"
-                    ),
-                ));
+                // No `last` link: follow `next` one page at a time.
+                return self.follow(path, &page_path, items, total, key).await;
             }
             (None, None) => 1,
         };
@@ -239,20 +232,50 @@ impl Api {
             }
             items.extend(page);
         }
-        if let Some(total) = total
-            && total != items.len()
-        {
-            return Err(SourceError::new(
-                SOURCE,
-                format!(
-                    "GET {path} reported {total} items but its pages held {}; the list changed or was cut short",
-                    items.len()
-                ),
-            )
-            .hint("re-run the job; the gate never decides on a partial list"));
-        }
-        Ok(items)
+        check_total(path, total, items)
     }
+
+    /// The rest of a list whose pages link only to the next one.
+    async fn follow<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        page_path: &(dyn Fn(usize) -> String + Sync),
+        mut items: Vec<T>,
+        total: Option<usize>,
+        key: Option<&'static str>,
+    ) -> Result<Vec<T>, SourceError> {
+        let mut n = 1;
+        loop {
+            if items.len() != n * PER_PAGE {
+                return Err(incomplete(&page_path(n), items.len() - (n - 1) * PER_PAGE));
+            }
+            n += 1;
+            let p = page_path(n);
+            let response = self.get(&p).await?;
+            let (page, _) = items_of::<T>(&p, &response.body, key)?;
+            items.extend(page);
+            if Links::parse(&response.headers).next.is_none() {
+                return check_total(path, total, items);
+            }
+        }
+    }
+}
+
+/// A list whose response reported its length must have exactly that many items.
+fn check_total<T>(path: &str, total: Option<usize>, items: Vec<T>) -> Result<Vec<T>, SourceError> {
+    if let Some(total) = total
+        && total != items.len()
+    {
+        return Err(SourceError::new(
+            SOURCE,
+            format!(
+                "GET {path} reported {total} items but its pages held {}; the list changed or was cut short",
+                items.len()
+            ),
+        )
+        .hint("re-run the job; the gate never decides on a partial list"));
+    }
+    Ok(items)
 }
 
 fn incomplete(path: &str, got: usize) -> SourceError {

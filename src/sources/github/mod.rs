@@ -234,6 +234,14 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
 
     if let Some(number) = request.pull_number {
         let pr: model::PullRequest = api.json(&format!("{repo}/pulls/{number}")).await?;
+        // Lists GitHub cannot return whole fail before any is read.
+        expect_count("commit", pr.commits, pr.commits.unwrap_or(0), 250)?;
+        expect_count(
+            "changed file",
+            pr.changed_files,
+            pr.changed_files.unwrap_or(0),
+            3000,
+        )?;
         let head = sha("the pull request's head", &pr.head.sha)?.to_string();
         let base = sha("the pull request's base", &pr.base.sha)?.to_string();
         let pull = format!("{repo}/pulls/{number}");
