@@ -1055,3 +1055,41 @@ async fn more_commits_than_the_api_lists_fail_before_reading_them() {
     .await;
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_primary_rate_limit_resetting_soon_is_waited_out() {
+    let server = MockServer::start().await;
+    let reset = chrono::Utc::now().timestamp() + 1;
+    Mock::given(method("GET"))
+        .and(path(PULL))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-limit", "5000")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_pull_request(&server).await;
+    let out = facts_of_pr(&server);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(hits(&server, PULL).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_forbidden_answer_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PULL))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Must have admin rights to Repository."})),
+        )
+        .mount(&server)
+        .await;
+    expect_indeterminate(&server, "Must have admin rights").await;
+    assert_eq!(hits(&server, PULL).await, 1);
+}
