@@ -19,8 +19,11 @@ const TOKEN: &str = "ghs_test_token_that_must_never_be_printed";
 /// The repository and pull request of `fixtures/github/webhooks/pull_request.opened.0.json`.
 const REPO: &str = "/repos/Codertocat/Hello-World";
 const PULL: &str = "/repos/Codertocat/Hello-World/pulls/2";
-/// The head of the pull request in `pulls.get.200.default.json`.
-const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+/// The head of the pull request in the event payload; the API's example pull
+/// request is given the same head (the published examples disagree).
+const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+/// The base of the pull request in `pulls.get.200.default.json`.
+const BASE: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 
 fn rest(name: &str) -> Value {
     let text = std::fs::read_to_string(fixture(&format!("github/rest/{name}"))).unwrap();
@@ -35,6 +38,7 @@ fn ok(body: &Value) -> ResponseTemplate {
 /// the example lists (the published examples disagree: 3 commits, 1 listed).
 fn pull_request(commits: usize, files: usize) -> Value {
     let mut pr = rest("pulls.get.200.default.json");
+    pr["head"]["sha"] = HEAD.into();
     pr["commits"] = commits.into();
     pr["changed_files"] = files.into();
     pr
@@ -88,7 +92,7 @@ async fn mount_lists(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{REPO}/contents/.github/CODEOWNERS")))
-        .and(query_param("ref", HEAD))
+        .and(query_param("ref", BASE))
         .respond_with(ok(&codeowners_content()))
         .mount(server)
         .await;
@@ -367,10 +371,12 @@ async fn a_page_failing_midway_is_an_error_not_a_shorter_list() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_shorter_than_the_pull_request_says_is_an_error() {
     let server = MockServer::start().await;
-    // GitHub's unmodified example: it claims 3 commits and lists 1.
+    // GitHub's example counts: it claims 3 commits and lists 1.
+    let mut pr = rest("pulls.get.200.default.json");
+    pr["head"]["sha"] = HEAD.into();
     Mock::given(method("GET"))
         .and(path(PULL))
-        .respond_with(ok(&rest("pulls.get.200.default.json")))
+        .respond_with(ok(&pr))
         .mount(&server)
         .await;
     mount_lists(&server).await;
@@ -1092,4 +1098,17 @@ async fn a_plain_forbidden_answer_is_not_retried() {
         .await;
     expect_indeterminate(&server, "Must have admin rights").await;
     assert_eq!(hits(&server, PULL).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_that_moved_on_since_the_event_is_not_gated_here() {
+    let server = MockServer::start().await;
+    // GitHub's example pull request has another head than the event payload.
+    Mock::given(method("GET"))
+        .and(path(PULL))
+        .respond_with(ok(&rest("pulls.get.200.default.json")))
+        .mount(&server)
+        .await;
+    mount_lists(&server).await;
+    expect_indeterminate(&server, "its head is now 6dcb09b, not ec26c3e").await;
 }

@@ -243,6 +243,19 @@ async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> 
             3000,
         )?;
         let head = sha("the pull request's head", &pr.head.sha)?.to_string();
+        // Gate the commit this run is about: reviews and checks of a newer
+        // head must not decide for an older one (its own run decides for it).
+        if !head.eq_ignore_ascii_case(&request.head_sha) {
+            return Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "pull request #{number} moved on since this run started: its head is now {}, not {}",
+                    crate::facts::short_sha(&head),
+                    crate::facts::short_sha(&request.head_sha)
+                ),
+            )
+            .hint("the run for the new head decides; re-run this job to gate the current head"));
+        }
         let base = sha("the pull request's base", &pr.base.sha)?.to_string();
         let pull = format!("{repo}/pulls/{number}");
         let (commits_path, files_path, reviews_path) = (
