@@ -218,3 +218,54 @@ fn every_github_format_can_be_written_as_an_extra_report() {
     );
     assert_valid_sarif(&std::fs::read_to_string(&sarif).unwrap());
 }
+
+#[test]
+fn a_rule_that_cannot_decide_is_an_error_annotation_and_a_sarif_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    // A title rule on a deployment: there is no change, so no title to judge.
+    std::fs::write(
+        &policy,
+        "version = 1\n\n[[rule]]\nid = \"title-ticket\"\nkind = \"message\"\nseverity = \"warn\"\ntitle_pattern = '[A-Z]+-\\d+'\n",
+    )
+    .unwrap();
+    let facts = fixture("facts/deploy-tag.json");
+    let args = |format: &'static str| {
+        vec![
+            "check".to_string(),
+            "--facts".to_string(),
+            facts.to_str().unwrap().to_string(),
+            "--policy".to_string(),
+            policy.to_str().unwrap().to_string(),
+            "--format".to_string(),
+            format.to_string(),
+        ]
+    };
+    let github = run(&args("github")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_eq!(github.code, 3, "{}", github.stderr);
+    let first = github.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("::error ")
+            && first.contains("title=gatehouse%3A title-ticket could not decide"),
+        "a warn rule that cannot decide still blocks, as an error: {first}"
+    );
+    let sarif = run(&args("sarif").iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(sarif.code, 3);
+    assert_valid_sarif(&sarif.stdout);
+    let log: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["level"], "error");
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not decide: ")
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+}

@@ -52,7 +52,12 @@ fn descriptor(result: &RuleResult) -> Value {
         "shortDescription": { "text": terminal(&short) },
         "fullDescription": { "text": terminal(&short) },
         "help": { "text": help },
-        "defaultConfiguration": { "level": level(result) },
+        // The rule's own severity; a rule that could not decide is still an
+        // `error` result (it blocks whatever its severity).
+        "defaultConfiguration": { "level": match result.severity {
+            Severity::Block => "error",
+            Severity::Warn => "warning",
+        } },
         "properties": { "kind": result.kind, "severity": result.severity.as_str() },
     })
 }
