@@ -1112,3 +1112,46 @@ async fn a_pull_request_that_moved_on_since_the_event_is_not_gated_here() {
     mount_lists(&server).await;
     expect_indeterminate(&server, "its head is now 6dcb09b, not ec26c3e").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enterprise_server_api_path_is_kept() {
+    // GitHub Enterprise Server serves the API under /api/v3.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3{PULL}")))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ok(&pull_request(1, 1)))
+        .mount(&server)
+        .await;
+    for (suffix, body) in [
+        ("/commits", rest("pulls.list-commits.200.default.json")),
+        ("/files", rest("pulls.list-files.200.default.json")),
+        ("/reviews", rest("pulls.list-reviews.200.default.json")),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v3{PULL}{suffix}")))
+            .respond_with(ok(&body))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3{REPO}/commits/{HEAD}/check-runs")))
+        .respond_with(ok(&rest("checks.list-for-ref.200.default.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v3{REPO}/commits/{HEAD}/status")))
+        .respond_with(ok(&rest(
+            "repos.get-combined-status-for-ref.200.default.json",
+        )))
+        .mount(&server)
+        .await;
+    let mut req = request(&server, &[]);
+    req.api_url = format!("{}/api/v3/", server.uri());
+    let gathered = gather_blocking(req).unwrap();
+    assert_eq!(gathered.facts.change.unwrap().id, 1347);
+    assert_eq!(
+        gathered.facts.codeowners, None,
+        "no CODEOWNERS at any location"
+    );
+}

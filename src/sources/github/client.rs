@@ -87,8 +87,10 @@ impl Api {
             SourceError::new(SOURCE, format!("invalid API URL `{base_url}`: {e}"))
                 .hint("GITHUB_API_URL must be like https://api.github.com or https://ghe.example.com/api/v3")
         };
+        // A trailing slash would double the one every request path starts with.
+        let base = base_url.trim_end_matches('/');
         let mut builder = Octocrab::builder()
-            .base_uri(base_url)
+            .base_uri(base)
             .map_err(bad_url)?
             .set_connect_timeout(Some(limits.request_timeout))
             .set_read_timeout(Some(limits.request_timeout));
