@@ -1155,3 +1155,21 @@ async fn an_enterprise_server_api_path_is_kept() {
         "no CODEOWNERS at any location"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_limit_is_named() {
+    let server = MockServer::start().await;
+    let out = output(
+        job(&server, "pull_request", "pull_request.opened.0.json")
+            .env("GATEHOUSE_GITHUB_TIMEOUT", "soon")
+            .args(["facts", "--source", "github"]),
+    );
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr
+            .contains("GATEHOUSE_GITHUB_TIMEOUT=`soon` is not a number of seconds"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
