@@ -53,9 +53,9 @@ pub enum Command {
 const HOOK_INSTALL_HELP: &str = "\
 The hook runs `gatehouse hook run pre-push` on every `git push`: it gates exactly
 the commits each pushed ref adds to the remote (for a new branch, the commits the
-remote does not have yet; deletions are skipped), with the repository's policy,
-and refuses the push when the policy blocks. Ask what CI would decide without
-pushing with `gatehouse check --dry-run`.
+remote does not have yet; deletions are skipped) under the policy of the commit
+the remote already has, and refuses the push when the policy blocks or cannot
+decide. Ask what CI would decide without pushing with `gatehouse check --dry-run`.
 
 The hook is written to the hooks directory git uses (`core.hooksPath` when set,
 otherwise .git/hooks) and carries a marker line, so `gatehouse hook uninstall`

@@ -97,11 +97,15 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, HookError> {
                 .hint("install git and make sure it is on PATH")
         })?;
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why = match stderr.trim() {
+            "" => out.status.to_string(),
+            text => text.to_string(),
+        };
         return Err(HookError::new(format!(
-            "`git {}` failed in {}: {}",
+            "`git {}` failed in {}: {why}",
             args.join(" "),
             repo.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
     String::from_utf8(out.stdout)
@@ -337,14 +341,13 @@ pub fn plan(repo: &Path, remote: &str, pushed: &PushedRef) -> Result<Plan, Sourc
             None => (None, RefUpdate::Created, Some(new)),
         }
     } else {
-        let base = peel_to_commit(repo, &pushed.remote_sha).map_err(|e| {
+        let base = peel_to_commit(repo, &pushed.remote_sha).map_err(|_| {
             SourceError::new(
                 "pre-push",
                 format!(
-                    "the remote's {} is at {}, which is not in this repository ({})",
+                    "the remote's {} is at {}, which is not in this repository",
                     pushed.remote_ref,
                     short_sha(&pushed.remote_sha),
-                    e.message
                 ),
             )
             .hint(format!(
@@ -496,7 +499,9 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
-    let repo = PathBuf::from(".");
+    // Git runs the hook at the top of the worktree. An absolute path lets the
+    // report name the repository by its directory.
+    let repo = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut worst = ExitStatus::Allowed;
     let mut refused = Vec::new();
     for (i, one) in pushed.iter().enumerate() {
@@ -532,21 +537,28 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
             Err(e) => app::report_source_error(&e),
         };
         if status != ExitStatus::Allowed {
-            refused.push(one.remote_ref.as_str());
+            refused.push((one.remote_ref.as_str(), status));
         }
         worst = worse(worst, status);
     }
     if !refused.is_empty() {
+        let lines: Vec<String> = refused
+            .iter()
+            .map(|(r, status)| {
+                let why = match status {
+                    ExitStatus::Blocked => "blocked by the policy",
+                    ExitStatus::Usage => "the policy or the command is invalid",
+                    _ => "could not be decided",
+                };
+                format!("  {}: {why}", sanitize::terminal_line(r))
+            })
+            .collect();
         eprintln!(
-            "\ngatehouse: push refused — the policy does not allow {} (exit {}).\n\
-             Fix what the report above lists (each `fix:` line says how), then push again.\n\
+            "\ngatehouse: push refused (exit {}):\n{}\n\
+             Fix what the report above lists (each `fix:` or `hint:` line says how), then push again.\n\
              To see the decision without pushing: gatehouse check --dry-run",
-            refused
-                .iter()
-                .map(|r| sanitize::terminal_line(r))
-                .collect::<Vec<_>>()
-                .join(", "),
-            worst.code()
+            worst.code(),
+            lines.join("\n")
         );
     }
     worst

@@ -189,7 +189,8 @@ fn locate_scissors(buf: &[u8], len: usize) -> usize {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    use gix::bstr::ByteSlice as _;
+    haystack.find(needle)
 }
 
 /// `ignored_log_message_bytes`: the length of the trailing run of comment

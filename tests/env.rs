@@ -284,3 +284,42 @@ fn outside_ci_the_checkout_is_a_local_run() {
     assert_eq!(f["pipeline"], serde_json::Value::Null);
     assert!(!r.stderr.contains("GitHub Actions") && !r.stderr.contains("GitLab CI"));
 }
+
+#[test]
+fn github_deployment_and_merge_group() {
+    let c = Checkout::new();
+    let payload = c.payload("deployment.created.0.json", &[("/deployment/sha", B)]);
+    let mut vars = github_vars("deployment", &payload);
+    vars.insert("GITHUB_REF".into(), "refs/heads/main".into());
+    let r = c.run(&vars, &["facts"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let f = json(&r);
+    assert_eq!(f["event"]["kind"], "deployment");
+    assert_eq!(
+        f["ref"],
+        serde_json::json!({"name": "refs/heads/main", "sha": B})
+    );
+    assert_eq!(f["deployment"]["environment"], "production");
+    assert_eq!(f["deployment"]["requested_by"], "Codertocat");
+
+    let payload = c.payload(
+        "merge_group.checks_requested.0.json",
+        &[("/merge_group/base_sha", B), ("/merge_group/head_sha", D)],
+    );
+    let r = c.run(&github_vars("merge_group", &payload), &["facts"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let f = json(&r);
+    assert_eq!(f["event"]["kind"], "merge_group");
+    // The group is gated as the branch it merges into.
+    assert_eq!(
+        f["ref"],
+        serde_json::json!({"name": "refs/heads/main", "sha": D})
+    );
+    let shas: Vec<&str> = f["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap())
+        .collect();
+    assert_eq!(shas, vec![D, C]);
+}

@@ -459,3 +459,30 @@ fn a_repository_without_commits_is_an_error() {
     the gate blocks: facts that cannot be read completely are never treated as allowed (exit 3)
     ");
 }
+
+#[test]
+fn on_the_default_branch_the_unpushed_commits_are_gated() {
+    let repo = build("history");
+    for args in [
+        &["checkout", "-q", "main"][..],
+        &["symbolic-ref", "--delete", "refs/remotes/origin/HEAD"],
+        &["config", "branch.main.remote", "origin"],
+        &["config", "branch.main.merge", "refs/heads/main"],
+        &["reset", "-q", "--hard", "main~1"],
+        &["update-ref", "refs/remotes/origin/main", "main"],
+        &["merge", "-q", "--ff-only", "feature/rename~2"],
+    ] {
+        let out = gitfx::git(&repo.path).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r = facts(&repo, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!(r.stderr, @"note: no --base given: gating the commits not yet on the upstream `origin/main` (8876bed..8729d17)");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ref"]["name"], "refs/heads/main");
+    assert_eq!(v["commits"].as_array().unwrap().len(), 4);
+}

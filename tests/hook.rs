@@ -207,7 +207,8 @@ fn several_refs_tags_and_deletions_in_one_push() {
     ]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("does not allow refs/heads/feature"),
+        r.stderr
+            .contains("  refs/heads/feature: blocked by the policy"),
         "{}",
         r.stderr
     );
@@ -356,4 +357,70 @@ fn a_push_that_weakens_the_policy_is_gated_by_the_remote_one() {
         r.stdout
     );
     assert!(r.stdout.contains("no ticket: "), "{}", r.stdout);
+}
+
+#[test]
+fn a_first_push_to_an_empty_remote_is_refused_rather_than_half_gated() {
+    // The remote has none of the history, and the git source gates a range
+    // from a base: rather than gate fewer commits than are pushed, refuse.
+    let s = Sandbox::new();
+    let empty = s.tmp.path().join("empty.git");
+    s.git_ok(&["init", "-q", "--bare", empty.to_str().unwrap()]);
+    s.git_ok(&["remote", "add", "empty", empty.to_str().unwrap()]);
+    install(&s);
+    let r = s.git(&["push", "empty", "feature"]);
+    assert_ne!(r.code, 0);
+    insta::assert_snapshot!("first-push", s.redact(&r.transcript()));
+}
+
+#[test]
+fn install_help_teaches() {
+    let r = common::run(&["hook", "install", "--help"]);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!("install-help", r.stdout);
+}
+
+#[test]
+fn a_remote_tip_this_clone_lacks_refuses_the_push_with_a_fetch_hint() {
+    // Someone else pushed to main; a force push from here would gate against a
+    // commit this repository cannot see.
+    let s = Sandbox::new();
+    let other = s.tmp.path().join("other");
+    s.git_ok(&[
+        "clone",
+        "-q",
+        "-b",
+        "main",
+        s.remote().to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    let in_other = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&other)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", s.tmp.path())
+            .env("GIT_AUTHOR_NAME", "Bob")
+            .env("GIT_AUTHOR_EMAIL", "bob@example.com")
+            .env("GIT_COMMITTER_NAME", "Bob")
+            .env("GIT_COMMITTER_EMAIL", "bob@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-11-29T10:00:00+01:00")
+            .env("GIT_COMMITTER_DATE", "2026-11-29T10:00:00+01:00")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    in_other(&["commit", "-q", "--allow-empty", "-m", "PROJ-9: Bob's work"]);
+    in_other(&["push", "-q", "origin", "main"]);
+
+    install(&s);
+    s.git_ok(&["commit", "-q", "--allow-empty", "-m", "PROJ-10: Mine"]);
+    let r = s.git(&["push", "--force", "origin", "main"]);
+    assert_ne!(r.code, 0);
+    insta::assert_snapshot!("remote-tip-unknown", s.redact(&r.transcript()));
 }

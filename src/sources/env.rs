@@ -176,6 +176,9 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         gh::GITHUB_EVENT_PATH,
         "the event payload is needed to know what to gate",
     )?;
+    if !GITHUB_EVENTS.contains(&trigger.as_str()) {
+        return Err(unsupported_github_event(&trigger));
+    }
     let payload = read_payload(Path::new(&event_path))?;
     let file = event_path.as_str();
     let env_ref = get(gh::GITHUB_REF);
@@ -203,7 +206,9 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         // context, which changes nothing about what is gated.
         "pull_request" | "pull_request_target" => {
             let p: PullRequestPayload = from_payload(file, &trigger, &payload)?;
-            let pr = p.pull_request;
+            let mut pr = p.pull_request;
+            pr.head.sha = object_id(pr.head.sha, &format!("`pull_request.head.sha` in {file}"))?;
+            pr.base.sha = object_id(pr.base.sha, &format!("`pull_request.base.sha` in {file}"))?;
             ctx.event = EventKind::PullRequest;
             ctx.gated_ref = match env_ref.filter(|r| r.starts_with("refs/")) {
                 Some(r) => r,
@@ -228,7 +233,9 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
             });
         }
         "push" => {
-            let p: PushPayload = from_payload(file, &trigger, &payload)?;
+            let mut p: PushPayload = from_payload(file, &trigger, &payload)?;
+            p.before = object_id(p.before, &format!("`before` in {file}"))?;
+            p.after = object_id(p.after, &format!("`after` in {file}"))?;
             ctx.event = EventKind::Push;
             ctx.gated_ref = full_ref(file, "ref", &p.r#ref)?;
             let update = if p.deleted || is_zero_sha(&p.after) {
@@ -244,7 +251,9 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         }
         "merge_group" => {
             let p: MergeGroupPayload = from_payload(file, &trigger, &payload)?;
-            let g = p.merge_group;
+            let mut g = p.merge_group;
+            g.head_sha = object_id(g.head_sha, &format!("`merge_group.head_sha` in {file}"))?;
+            g.base_sha = object_id(g.base_sha, &format!("`merge_group.base_sha` in {file}"))?;
             ctx.event = EventKind::MergeGroup;
             ctx.gated_ref = full_ref(file, "merge_group.base_ref", &g.base_ref)?;
             ctx.head_sha = Some(g.head_sha);
@@ -270,7 +279,7 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
                     ));
                 }
             };
-            ctx.head_sha = Some(d.sha);
+            ctx.head_sha = Some(object_id(d.sha, &format!("`deployment.sha` in {file}"))?);
             ctx.environment = Some(d.environment);
             ctx.deployment_requested_by = d.creator.map(|c| c.login);
         }
@@ -280,21 +289,37 @@ fn github_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
             // known previous tip.
             ctx.event = EventKind::Push;
             ctx.gated_ref = full_ref(file, "ref", &p.r#ref)?;
-            ctx.head_sha = Some(required(
+            let sha = required(
                 get,
                 gh::GITHUB_SHA,
                 "a manual run gates the commit it runs on",
-            )?);
+            )?;
+            ctx.head_sha = Some(object_id(sha, gh::GITHUB_SHA)?);
         }
-        other => {
-            return Err(SourceError::new(
-                SOURCE,
-                format!("GitHub event `{other}` is not one gatehouse can gate"),
-            )
-            .hint("run the gate on pull_request, pull_request_target, push, merge_group, deployment or workflow_dispatch, or pass saved facts with `--facts FILE`"));
-        }
+        other => return Err(unsupported_github_event(other)),
     }
     Ok(ctx)
+}
+
+/// The GitHub events gatehouse can gate.
+const GITHUB_EVENTS: [&str; 6] = [
+    "pull_request",
+    "pull_request_target",
+    "push",
+    "merge_group",
+    "deployment",
+    "workflow_dispatch",
+];
+
+fn unsupported_github_event(name: &str) -> SourceError {
+    SourceError::new(
+        SOURCE,
+        format!("GitHub event `{name}` is not one gatehouse can gate"),
+    )
+    .hint(format!(
+        "run the gate on {}, or pass saved facts with `--facts FILE`",
+        GITHUB_EVENTS.join(", ")
+    ))
 }
 
 fn github_repository(
@@ -342,6 +367,20 @@ fn full_ref(file: &str, at: &str, name: &str) -> Result<String, SourceError> {
         Err(SourceError::new(
             SOURCE,
             format!("{file}: `{name}` at `{at}` is not a full ref name (expected `refs/…`)"),
+        ))
+    }
+}
+
+/// `value` when it is a full commit id (SHA-1 or SHA-256 hex). Anything else
+/// would reach git as a revision expression (`HEAD~5`, a branch name), so it
+/// is refused, naming where it came from.
+fn object_id(value: String, origin: &str) -> Result<String, SourceError> {
+    if (value.len() == 40 || value.len() == 64) && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value)
+    } else {
+        Err(SourceError::new(
+            SOURCE,
+            format!("`{value}` ({origin}) is not a full commit id"),
         ))
     }
 }
@@ -491,7 +530,10 @@ struct WorkflowDispatchPayload {
 
 fn gitlab_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, SourceError> {
     let trigger = required(get, gl::CI_PIPELINE_SOURCE, "GitLab CI always sets it")?;
-    let head = required(get, gl::CI_COMMIT_SHA, "GitLab CI always sets it")?;
+    let head = object_id(
+        required(get, gl::CI_COMMIT_SHA, "GitLab CI always sets it")?,
+        gl::CI_COMMIT_SHA,
+    )?;
     let environment = get(gl::CI_ENVIRONMENT_NAME);
     let actor = get(gl::GITLAB_USER_LOGIN);
     let mut ctx = CiContext {
@@ -535,10 +577,13 @@ fn gitlab_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
                 ),
             )
         })?;
-        let base = required(
-            get,
+        let base = object_id(
+            required(
+                get,
+                gl::CI_MERGE_REQUEST_DIFF_BASE_SHA,
+                "a merge request pipeline's range starts there",
+            )?,
             gl::CI_MERGE_REQUEST_DIFF_BASE_SHA,
-            "a merge request pipeline's range starts there",
         )?;
         let target = required(
             get,
@@ -557,7 +602,10 @@ fn gitlab_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         )?;
         // In merged-results and merge-train pipelines CI_COMMIT_SHA is the
         // merge GitLab built; the change's own head is the source branch's.
-        let change_head = get(gl::CI_MERGE_REQUEST_SOURCE_BRANCH_SHA).unwrap_or(head);
+        let change_head = match get(gl::CI_MERGE_REQUEST_SOURCE_BRANCH_SHA) {
+            Some(sha) => object_id(sha, gl::CI_MERGE_REQUEST_SOURCE_BRANCH_SHA)?,
+            None => head,
+        };
         ctx.event = match get(gl::CI_MERGE_REQUEST_EVENT_TYPE).as_deref() {
             Some("merge_train") => EventKind::MergeGroup,
             _ => EventKind::PullRequest,
@@ -600,7 +648,7 @@ fn gitlab_context(get: &dyn Fn(&str) -> Option<String>) -> Result<CiContext, Sou
         if trigger == "push" {
             let update = match get(gl::CI_COMMIT_BEFORE_SHA) {
                 Some(before) if !is_zero_sha(&before) => {
-                    ctx.base_sha = Some(before);
+                    ctx.base_sha = Some(object_id(before, gl::CI_COMMIT_BEFORE_SHA)?);
                     RefUpdate::Updated
                 }
                 _ => RefUpdate::Created,
@@ -657,6 +705,14 @@ fn describe(ctx: &CiContext) -> String {
 }
 
 impl Provider {
+    /// The name of what failed, in a [`SourceError`].
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Provider::GithubActions | Provider::GitlabCi => SOURCE,
+            Provider::PrePush => "pre-push",
+        }
+    }
+
     /// How the provider is named to people.
     pub fn label(self) -> &'static str {
         match self {
@@ -681,7 +737,7 @@ impl CiContext {
             (None, Some(h)) => Some(h.clone()),
             (None, None) => {
                 return Err(SourceError::new(
-                    SOURCE,
+                    self.provider.source_name(),
                     format!(
                         "this {} run deletes {}, so there are no commits to gate",
                         self.provider.label(),
@@ -791,7 +847,7 @@ pub fn gather_with(
             .collect();
         if !missing.is_empty() {
             return Err(SourceError::new(
-                SOURCE,
+                ctx.provider.source_name(),
                 format!(
                     "the range gathered for {} misses {} of the {} commits being pushed (first: {}), so they cannot be gated",
                     ctx.gated_ref,
@@ -800,7 +856,7 @@ pub fn gather_with(
                     crate::facts::short_sha(missing[0])
                 ),
             )
-            .hint("push a branch that shares history with the remote, or gate the range yourself with `gatehouse check --base REV --head REV`"));
+            .hint("the remote has none of this history (a first push to an empty remote?), and the git source gates a range from a base commit, not from the root; push the initial history once with `git push --no-verify` and let CI gate it, then the hook gates every later push"));
         }
     }
     // The source's "`--head <sha>` names no branch" notice is about a flag the
@@ -1094,7 +1150,8 @@ mod tests {
 
     #[test]
     fn github_unsupported_event_is_an_error_with_a_hint() {
-        let e = github("issue_comment", "push.event.0.json", &[]).unwrap_err();
+        // Refused before the payload is read: this one does not exist.
+        let e = github("issue_comment", "no-such-file.json", &[]).unwrap_err();
         assert!(e.message.contains("`issue_comment`"));
         assert!(e.hint.unwrap().contains("--facts"));
     }
@@ -1407,5 +1464,96 @@ mod tests {
             e.message
         );
         assert!(e.hint.unwrap().contains("github.event.deleted"));
+    }
+
+    fn gathered(facts: Facts, notices: &[&str]) -> crate::sources::Gathered {
+        crate::sources::Gathered {
+            facts,
+            notices: notices.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn gather_with_passes_the_context_range_and_drops_notices_about_flags_never_given() {
+        let ctx = github("pull_request", "pull_request.synchronize.22.json", &[])
+            .unwrap()
+            .unwrap();
+        let options = crate::sources::SourceOptions::default();
+        let head = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+        let g = gather_with(&ctx, &options, |base, h| {
+            assert_eq!(
+                base.as_deref(),
+                Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
+            );
+            assert_eq!(h.as_deref(), Some(head));
+            Ok(gathered(
+                git_facts(),
+                &[
+                    &format!("`--head {head}` names no branch or tag: …"),
+                    "the repository has no `origin` remote; it is identified as `checkout`",
+                    "something else",
+                ],
+            ))
+        })
+        .unwrap();
+        assert_eq!(g.notices.len(), 2, "{:?}", g.notices);
+        assert!(g.notices[0].starts_with("GitHub Actions: "));
+        assert_eq!(g.notices[1], "something else");
+    }
+
+    #[test]
+    fn gather_with_refuses_a_range_that_misses_covered_commits() {
+        let mut ctx = github("push", "push.event.4.json", &[]).unwrap().unwrap();
+        ctx.covers = Some(vec!["ab".repeat(20), "cd".repeat(20)]);
+        let options = crate::sources::SourceOptions::default();
+        let mut f = git_facts();
+        f.commits = vec![crate::rules::testing::commit(1, "x\n")];
+        f.commits[0].sha = "ab".repeat(20);
+        let e = gather_with(&ctx, &options, |_, _| Ok(gathered(f.clone(), &[]))).unwrap_err();
+        assert!(
+            e.message
+                .contains("misses 1 of the 2 commits being pushed (first: cdcdcdc)"),
+            "{}",
+            e.message
+        );
+        f.commits.push(crate::rules::testing::commit(2, "y\n"));
+        f.commits[1].sha = "cd".repeat(20);
+        assert!(gather_with(&ctx, &options, |_, _| Ok(gathered(f, &[]))).is_ok());
+    }
+
+    #[test]
+    fn commit_ids_must_be_object_ids() {
+        let e = gitlab(&[
+            (gl::GITLAB_CI, "true"),
+            (gl::CI_PIPELINE_SOURCE, "push"),
+            (gl::CI_COMMIT_SHA, "HEAD~5"),
+            (gl::CI_COMMIT_BRANCH, "main"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "`HEAD~5` (CI_COMMIT_SHA) is not a full commit id"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(payload("pull_request.opened.0.json")).unwrap(),
+        )
+        .unwrap();
+        v["pull_request"]["base"]["sha"] = "main".into();
+        let path = dir.path().join("e.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        let vars: BTreeMap<&str, String> = [
+            (gh::GITHUB_ACTIONS, "true".to_string()),
+            (gh::GITHUB_EVENT_NAME, "pull_request".to_string()),
+            (gh::GITHUB_EVENT_PATH, path.display().to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let e = detect(&|n| vars.get(n).cloned()).unwrap_err();
+        assert!(
+            e.message.starts_with("`main` (`pull_request.base.sha` in "),
+            "{}",
+            e.message
+        );
     }
 }

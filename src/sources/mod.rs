@@ -15,7 +15,9 @@ use crate::facts::Facts;
 /// Which source to gather facts from (`--source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SourceKind {
-    /// `--facts FILE` when given, otherwise the local repository (`--repo`).
+    /// `--facts FILE` when given, otherwise the local repository (`--repo`),
+    /// with the event, ref, range, change and pipeline of the CI job when run in
+    /// GitHub Actions or GitLab CI.
     #[default]
     Auto,
     /// A local repository (`--repo`, `--base`, `--head`).

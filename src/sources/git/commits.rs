@@ -69,13 +69,19 @@ pub(super) fn read_commit(
     })
 }
 
-fn time(t: gix::date::Time, owner: &str) -> Result<DateTime<FixedOffset>, SourceError> {
+/// A git time with its original UTC offset; `owner` names the object in errors.
+fn time(
+    t: gix::date::Time,
+    owner: &dyn Fn() -> String,
+) -> Result<DateTime<FixedOffset>, SourceError> {
     let bad = || {
         SourceError::new(
             SOURCE,
             format!(
-                "{owner}: a time outside what can be represented ({} {:+})",
-                t.seconds, t.offset
+                "{}: a time outside what can be represented ({} {:+})",
+                owner(),
+                t.seconds,
+                t.offset
             ),
         )
     };
@@ -90,10 +96,10 @@ fn lossy(s: &BStr) -> String {
 
 fn identity(sig: gix::actor::SignatureRef<'_>, sha: &str) -> Result<Identity, SourceError> {
     let sig = sig.trim();
-    let owner = format!("commit {sha}");
+    let owner = || format!("commit {sha}");
     let parsed = sig
         .time()
-        .map_err(|e| read_error(format!("the date of {owner}"), e))?;
+        .map_err(|e| read_error(format!("the date of {}", owner()), e))?;
     Ok(Identity {
         name: lossy(sig.name),
         email: lossy(sig.email),
@@ -141,7 +147,7 @@ pub(super) fn tags_pointing_at(
                 Some(Tagger {
                     name: lossy(sig.name),
                     email: lossy(sig.email),
-                    time: time(parsed, &owner)?,
+                    time: time(parsed, &|| owner.clone())?,
                 })
             }
         };

@@ -5,6 +5,8 @@
 //! this works on the raw object bytes, the way git's `parse_buffer_signed_by_header`
 //! and `parse_signed_buffer` do, rather than re-serialising a decoded object.
 
+use gix::bstr::ByteSlice as _;
+
 /// Armor lines that start a signature, and the format they belong to (git's
 /// `gpg-interface.c` `sigs` tables).
 const SIGNATURE_STARTS: [(&str, &str); 4] = [
@@ -33,6 +35,12 @@ pub fn signature_format(armored: &[u8]) -> Option<&'static str> {
 /// header's value with the one leading space of each continuation line
 /// removed. `None` when unsigned.
 pub fn strip_gpgsig_header(raw: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    // Most commits are unsigned: look for the header before copying anything.
+    let headers_end = raw.find(b"\n\n").map_or(raw.len(), |i| i + 1);
+    let headers = &raw[..headers_end];
+    if !headers.starts_with(GPGSIG) && headers.find(b"\ngpgsig").is_none() {
+        return None;
+    }
     let mut payload = Vec::with_capacity(raw.len());
     let mut signature = Vec::new();
     let (mut in_signature, mut saw_signature, mut other_signature) = (false, false, false);
