@@ -96,32 +96,50 @@ fn load_gitlab_policy(
         Ok(None) => return None,
         Err(e) => return Some(Err(report_source_error(&e))),
     };
-    let short = crate::facts::short_sha(&base.commit).to_string();
-    let (source, notice) = match base.file {
-        Some((path, text)) => (
-            PolicySource {
-                origin: path.clone(),
-                text,
-                builtin: false,
-            },
-            format!(
-                "policy {path} read from the merge request's base commit {short} (GitLab API), not from the checkout"
-            ),
-        ),
-        None => (
-            PolicySource::builtin(),
-            format!(
-                "the merge request's base commit {short} has no policy file (looked for {}); using the built-in default policy",
-                policy::DISCOVERY_ORDER.join(", ")
-            ),
-        ),
-    };
+    let (source, notice) = policy_at_base(
+        base.file,
+        &base.commit,
+        "the merge request's base commit",
+        " (GitLab API), not from the checkout",
+    );
     Some(
         source
             .parse()
             .map(|p| (p, vec![notice], Some(base.commit)))
             .map_err(|e| report_policy_error(&e)),
     )
+}
+
+/// The policy file found at a base commit (`file` is its path and text, `None`
+/// when the commit has none) and the notice saying where it was read from
+/// (`read_from`: "the base commit", "the merge request's base commit").
+fn policy_at_base(
+    file: Option<(String, String)>,
+    commit: &str,
+    read_from: &str,
+    via: &str,
+) -> (PolicySource, String) {
+    let short = crate::facts::short_sha(commit);
+    match file {
+        Some((path, text)) => {
+            let notice = format!("policy {path} read from {read_from} {short}{via}");
+            (
+                PolicySource {
+                    origin: path,
+                    text,
+                    builtin: false,
+                },
+                notice,
+            )
+        }
+        None => (
+            PolicySource::builtin(),
+            format!(
+                "{read_from} {short} has no policy file (looked for {}); using the built-in default policy",
+                policy::DISCOVERY_ORDER.join(", ")
+            ),
+        ),
+    }
 }
 
 /// The policy a check evaluates, with notices and the commit it was read
@@ -131,9 +149,15 @@ fn load_gitlab_policy(
 fn load_check_policy(
     args: &CheckArgs,
     options: &SourceOptions,
-) -> Result<(Policy, Vec<String>, Option<String>), ExitStatus> {
+) -> Result<LoadedPolicy, ExitStatus> {
     if let Some(loaded) = load_gitlab_policy(args, options) {
         return loaded;
+    }
+    if args.policy.is_none()
+        && options.source == sources::SourceKind::Github
+        && options.facts.is_none()
+    {
+        return github_base_policy(args, options);
     }
     let reads_git = matches!(
         (options.source, &options.facts),
@@ -152,30 +176,43 @@ fn load_check_policy(
             load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
         return Ok((policy, notices, None));
     };
-    let short = crate::facts::short_sha(&base.commit).to_string();
-    let mut notices = Vec::new();
-    let source = match &base.file {
-        Some((path, text)) => {
-            notices.push(format!(
-                "policy {path} read from the base commit {short}, not from the working tree"
-            ));
-            PolicySource {
-                origin: path.clone(),
-                text: text.clone(),
-                builtin: false,
-            }
-        }
-        None => {
-            notices.push(format!(
-                "the base commit {short} has no policy file (looked for {}); using the built-in default policy",
-                policy::DISCOVERY_ORDER.join(", ")
-            ));
-            PolicySource::builtin()
-        }
-    };
+    let (source, notice) = policy_at_base(
+        base.file.clone(),
+        &base.commit,
+        "the base commit",
+        ", not from the working tree",
+    );
+    let mut notices = vec![notice];
     notices.extend(base.edit_notice());
     let policy = source.parse().map_err(|e| report_policy_error(&e))?;
     Ok((policy, notices, Some(base.commit)))
+}
+
+/// `--source github` without `--policy`: the policy of the base commit, read
+/// through the contents API (the checkout may be the change itself). Without
+/// a base (a deployment of a commit), the checkout's policy is used.
+fn github_base_policy(
+    args: &CheckArgs,
+    options: &SourceOptions,
+) -> Result<LoadedPolicy, ExitStatus> {
+    let env = |name: &str| std::env::var(name).ok();
+    let request = sources::github::context::from_env(options, Vec::new(), &env)
+        .map_err(|e| report_source_error(&e))?;
+    let Some(base) = request
+        .base_sha
+        .clone()
+        .filter(|b| !sources::env::is_zero_sha(b))
+    else {
+        let (policy, notices) =
+            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        return Ok((policy, notices, None));
+    };
+    let file =
+        sources::github::policy_from_base(&request, &base).map_err(|e| report_source_error(&e))?;
+    let (source, notice) =
+        policy_at_base(file, &base, "the base commit", " through the GitHub API");
+    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    Ok((policy, vec![notice], Some(base)))
 }
 
 fn check(args: &CheckArgs) -> ExitStatus {
@@ -233,7 +270,8 @@ fn write_reports(args: &CheckArgs, decision: &Decision) -> Result<(), ExitStatus
     let options = RenderOptions {
         color: report::stdout_wants_color(),
     };
-    print(&report::render(args.format, decision, options));
+    let text = report::render(args.format, decision, options);
+    print(&report::for_github_log(args.format, text));
     for target in &args.report {
         let text = report::render(target.format, decision, RenderOptions { color: false });
         if let Err(e) = write_file(&target.path, &text) {

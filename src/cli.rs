@@ -111,12 +111,19 @@ Examples:
   gatehouse check --facts facts.json --format json  evaluate saved facts, print the decision as JSON
   gatehouse check --dry-run --now 2026-12-24T10:00:00+01:00 --environment production
   gatehouse check --report json=decision.json       also write the JSON decision to a file
+  gatehouse check --source github --format github   in a GitHub Actions job: API facts, annotations
+  gatehouse check --report markdown=summary.md --report sarif=gate.sarif
 
 Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
 default policy is used and the report says so. When a run gates a local
 range (no --facts), the policy is read from the base commit's tree, never from
 the change under review; a note says so, and another when the range edits it.
+With --source github the base commit's policy is read through the GitHub API.
+
+GitHub source: GITHUB_API_URL and the token in GITHUB_TOKEN (or --github-token-env);
+GATEHOUSE_GITHUB_TIMEOUT (seconds per request, default 30) and
+GATEHOUSE_GITHUB_RATE_LIMIT_WAIT (seconds waited for rate limits in all, default 120).
 
 Break-glass: a rule with `override = { … }` lets its failure through when the change
 carries one of its labels, or a deployment sets GATEHOUSE_OVERRIDE_REASON=\"why\", and
@@ -164,6 +171,9 @@ pub struct SourceArgs {
     /// cannot read approvals, so the gate then blocks (exit 3).
     #[arg(long, value_name = "NAME")]
     pub gitlab_token_env: Option<String>,
+    /// The environment variable holding the GitHub API token (its value is never shown).
+    #[arg(long, value_name = "NAME", default_value = crate::env_vars::github::GITHUB_TOKEN)]
+    pub github_token_env: String,
 }
 
 impl SourceArgs {
@@ -175,9 +185,10 @@ impl SourceArgs {
             base: self.base.clone(),
             head: self.head.clone(),
             environment: self.environment.clone(),
+            github_token_env: Some(self.github_token_env.clone()),
+            teams: Vec::new(),
             ci: None,
             gitlab_token_env: self.gitlab_token_env.clone(),
-            teams: Vec::new(),
         }
     }
 }

@@ -13,6 +13,11 @@ pub mod gatehouse {
     pub const GATEHOUSE_GITLAB_TOKEN: &str = "GATEHOUSE_GITLAB_TOKEN";
     /// Seconds one GitLab API request may take before it counts as failed (default 30).
     pub const GATEHOUSE_GITLAB_TIMEOUT: &str = "GATEHOUSE_GITLAB_TIMEOUT";
+    /// Seconds each GitHub API request may take (default 30).
+    pub const GATEHOUSE_GITHUB_TIMEOUT: &str = "GATEHOUSE_GITHUB_TIMEOUT";
+    /// Seconds a run may spend, in total, waiting for GitHub rate limits to
+    /// reset before it gives up (exit 3; default 120).
+    pub const GATEHOUSE_GITHUB_RATE_LIMIT_WAIT: &str = "GATEHOUSE_GITHUB_RATE_LIMIT_WAIT";
 }
 
 /// Variables set by GitHub Actions

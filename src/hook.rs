@@ -523,6 +523,7 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
                         head: None,
                         environment: None,
                         gitlab_token_env: None,
+                        github_token_env: crate::env_vars::github::GITHUB_TOKEN.to_string(),
                     },
                     policy: None,
                     format: Format::Human,

@@ -2,9 +2,12 @@
 //! neutralises untrusted text for its own target (see [`crate::sanitize`]).
 
 mod codequality;
+mod github;
 mod human;
 mod json;
 mod junit;
+mod markdown;
+mod sarif;
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +25,12 @@ pub enum Format {
     Junit,
     /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
     Codequality,
+    /// Markdown for a GitHub job summary or pull request comment.
+    Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands) and the log.
+    Github,
 }
 
 impl Format {
@@ -31,6 +40,9 @@ impl Format {
             Format::Json => "json",
             Format::Junit => "junit",
             Format::Codequality => "codequality",
+            Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
         }
     }
 }
@@ -69,6 +81,25 @@ pub fn render(format: Format, decision: &Decision, options: RenderOptions) -> St
         Format::Json => json::render(decision),
         Format::Junit => junit::render(decision),
         Format::Codequality => codequality::render(decision),
+        Format::Markdown => markdown::render(decision),
+        Format::Sarif => sarif::render(decision),
+        Format::Github => github::render(decision),
+    }
+}
+
+/// Text printed to stdout inside a GitHub Actions job: the plain-text
+/// formats (`human`) go into a `::stop-commands::` block with their untrusted
+/// parts defused, since the runner would execute a line of a commit message
+/// that starts with `::`. The `github` format does this itself; structured
+/// formats (json, sarif, markdown) are printed as they are.
+pub fn for_github_log(format: Format, text: String) -> String {
+    let in_actions =
+        std::env::var(crate::env_vars::github::GITHUB_ACTIONS).is_ok_and(|v| v == "true");
+    if in_actions && format == Format::Human {
+        use crate::sanitize::github::{StopCommands, log_text};
+        StopCommands::new().wrap(&log_text(&text))
+    } else {
+        text
     }
 }
 

@@ -4,7 +4,9 @@
 //! Each output has its own function; renderers call the one for their target on
 //! every piece of text that came from facts.
 
+pub mod github;
 pub mod gitlab;
+pub mod markdown;
 pub mod xml;
 
 /// For a terminal or a plain log: removes everything that could move the

@@ -4,6 +4,7 @@
 
 pub mod env;
 pub mod git;
+pub mod github;
 pub mod gitlab;
 pub mod snapshot;
 
@@ -39,13 +40,15 @@ pub struct SourceOptions {
     pub base: Option<String>,
     pub head: Option<String>,
     pub environment: Option<String>,
+    /// The variable holding the GitHub token (`--github-token-env`; default `GITHUB_TOKEN`).
+    pub github_token_env: Option<String>,
+    /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
+    pub teams: Vec<String>,
     /// A run context given by the caller (the pre-push hook) instead of the
     /// one detected from CI variables; see [`env::CiContext`].
     pub ci: Option<env::CiContext>,
     /// `--gitlab-token-env NAME`: the variable holding the GitLab API token.
     pub gitlab_token_env: Option<String>,
-    /// Team slugs (`acme/sre`) the policy names, whose members must be gathered.
-    pub teams: Vec<String>,
 }
 
 impl SourceOptions {
@@ -105,53 +108,44 @@ pub struct Gathered {
 
 /// Gather facts as `options` say.
 pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
-    let facts = match (options.source, &options.facts) {
-        (SourceKind::Facts | SourceKind::Auto, Some(path)) => snapshot::read(path)?,
-        (SourceKind::Facts, None) => {
-            return Err(SourceError::new(
-                "facts file",
-                "`--source facts` needs `--facts FILE`",
-            ));
+    match (options.source, &options.facts) {
+        (SourceKind::Facts | SourceKind::Auto, Some(path)) => Ok(Gathered {
+            facts: snapshot::read(path)?,
+            notices: Vec::new(),
+        }),
+        (SourceKind::Facts, None) => Err(SourceError::new(
+            "facts file",
+            "`--source facts` needs `--facts FILE`",
+        )),
+        (other, Some(_)) => Err(SourceError::new(
+            "facts file",
+            format!(
+                "`--facts` reads a saved file and cannot be combined with `--source {}`",
+                clap::ValueEnum::to_possible_value(&other)
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            ),
+        )),
+        (SourceKind::Github, None) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let request = github::context::from_env(options, options.teams.clone(), &env)?;
+            github::gather(&request)
         }
-        (SourceKind::Gitlab, None) => return gitlab::gather_from_env(options),
-        (other, Some(_)) => {
-            return Err(SourceError::new(
-                "facts file",
-                format!(
-                    "`--facts` reads a saved file and cannot be combined with `--source {}`",
-                    clap::ValueEnum::to_possible_value(&other)
-                        .map(|v| v.get_name().to_string())
-                        .unwrap_or_default()
-                ),
-            ));
-        }
+        (SourceKind::Gitlab, None) => gitlab::gather_from_env(options),
         // Without a Facts file, `auto` falls back to the local repository,
         // shaped by the CI context when it runs in a CI job (or the one the
         // caller gives, like the pre-push hook's).
-        (SourceKind::Git | SourceKind::Auto, None) => {
-            return match run_context(options)? {
-                Some(ctx) => env::gather_with(&ctx, options, |base, head| {
-                    git::gather(&git::GitRequest {
-                        base,
-                        head,
-                        ..options.git_request()
-                    })
-                }),
-                None => git::gather(&options.git_request()),
-            };
-        }
-        (kind, None) => {
-            return Err(SourceError::new(
-                "source",
-                format!("the {kind:?} source is not available in this build"),
-            )
-            .hint("gather facts elsewhere and pass them with `--facts FILE`"));
-        }
-    };
-    Ok(Gathered {
-        facts,
-        notices: Vec::new(),
-    })
+        (SourceKind::Git | SourceKind::Auto, None) => match run_context(options)? {
+            Some(ctx) => env::gather_with(&ctx, options, |base, head| {
+                git::gather(&git::GitRequest {
+                    base,
+                    head,
+                    ..options.git_request()
+                })
+            }),
+            None => git::gather(&options.git_request()),
+        },
+    }
 }
 
 /// The run's context: the one the caller gives (the pre-push hook's), else for
