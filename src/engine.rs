@@ -25,6 +25,20 @@ pub struct EvalOptions {
     pub override_reason: Option<String>,
 }
 
+impl EvalOptions {
+    /// An enforcing evaluation at `now` with nothing else set.
+    pub fn at(now: DateTime<Utc>) -> EvalOptions {
+        EvalOptions {
+            now,
+            environment: None,
+            dry_run: false,
+            policy_source_ref: None,
+            notices: Vec::new(),
+            override_reason: None,
+        }
+    }
+}
+
 /// Evaluate every rule of `policy` against `facts`.
 pub fn evaluate(policy: &Policy, facts: &Facts, options: EvalOptions) -> Decision {
     let environment = options
@@ -130,18 +144,7 @@ mod tests {
     fn decide(policy: &str) -> Decision {
         let policy = parse("p.toml", policy).unwrap();
         let facts = facts();
-        evaluate(
-            &policy,
-            &facts,
-            EvalOptions {
-                now: facts.gathered_at,
-                environment: None,
-                dry_run: false,
-                policy_source_ref: None,
-                notices: Vec::new(),
-                override_reason: None,
-            },
-        )
+        evaluate(&policy, &facts, EvalOptions::at(facts.gathered_at))
     }
 
     #[test]

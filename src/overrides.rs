@@ -372,12 +372,9 @@ mod tests {
             p,
             f,
             EvalOptions {
-                now: f.gathered_at,
                 environment: env.map(Into::into),
-                dry_run: false,
-                policy_source_ref: None,
-                notices: Vec::new(),
                 override_reason: reason.map(Into::into),
+                ..EvalOptions::at(f.gathered_at)
             },
         )
     }

@@ -147,12 +147,8 @@ required = ["build"]
             &p,
             &f,
             EvalOptions {
-                now: Utc.with_ymd_and_hms(2026, 11, 23, 8, 30, 0).unwrap(),
-                environment: None,
                 dry_run: true,
-                policy_source_ref: None,
-                notices: Vec::new(),
-                override_reason: None,
+                ..EvalOptions::at(Utc.with_ymd_and_hms(2026, 11, 23, 8, 30, 0).unwrap())
             },
         );
         assert_eq!(d.rules[0].outcome, Outcome::Pass, "{:?}", d.rules[0]);

@@ -126,18 +126,7 @@ mod error_tests {
         )
         .unwrap();
         let facts = facts();
-        let mut d = evaluate(
-            &policy,
-            &facts,
-            EvalOptions {
-                now: facts.gathered_at,
-                environment: None,
-                dry_run: false,
-                policy_source_ref: None,
-                notices: Vec::new(),
-                override_reason: None,
-            },
-        );
+        let mut d = evaluate(&policy, &facts, EvalOptions::at(facts.gathered_at));
         d.rules[0].outcome = Outcome::Error;
         d.rules[0].findings = vec![Finding::new("cannot see `tags`")];
         let entries: serde_json::Value = serde_json::from_str(&super::render(&d)).unwrap();

@@ -164,18 +164,7 @@ mod tests {
         )
         .unwrap();
         let facts = facts();
-        let mut d = evaluate(
-            &policy,
-            &facts,
-            EvalOptions {
-                now: facts.gathered_at,
-                environment: None,
-                dry_run: false,
-                policy_source_ref: None,
-                notices: Vec::new(),
-                override_reason: None,
-            },
-        );
+        let mut d = evaluate(&policy, &facts, EvalOptions::at(facts.gathered_at));
         d.rules[1].outcome = Outcome::Error;
         d.rules[1].findings = vec![Finding::new("the source cannot see `tags`")];
         d
