@@ -43,6 +43,15 @@ impl Batch {
 /// The walk (which must be sequential, and inflates every commit) runs on
 /// this thread and hands the raw objects in batches to decoding threads, so
 /// decoding overlaps the walk; the order is restored at the end.
+///
+/// Profile notes (`benches/git_facts.rs`, 20,000 commits, no commit-graph):
+/// the walk is the critical path — inflating every commit once (~90 ms)
+/// plus gix's queue and hidden-frontier bookkeeping (~50 ms, objects served
+/// from the object cache) — while decoding (~75 ms single-threaded) runs
+/// beside it. A commit-graph takes the inflating out of the walk, which is
+/// why the decoders then read the objects themselves, in parallel. Skipping
+/// a separate merge-base walk when the base is an ancestor
+/// ([`Range::merge_base`]) saved another ~50 ms.
 pub(super) fn collect(repo: &gix::Repository, range: &Range) -> Result<Vec<Commit>, SourceError> {
     let walk = repo
         .rev_walk([range.head])
