@@ -13,7 +13,7 @@ use crate::facts::Facts;
 /// Which source to gather facts from (`--source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SourceKind {
-    /// `--facts FILE` when given, otherwise the local repository (`--repo`).
+    /// `--facts FILE` when given, otherwise detected from the environment.
     #[default]
     Auto,
     /// A local repository (`--repo`, `--base`, `--head`).
