@@ -46,8 +46,9 @@ impl Batch {
 ///
 /// Profile notes (`benches/git_facts.rs`, 20,000 commits, no commit-graph):
 /// the walk is the critical path — inflating every commit once (~90 ms)
-/// plus gix's queue and hidden-frontier bookkeeping (~50 ms, objects served
-/// from the object cache) — while decoding (~75 ms single-threaded) runs
+/// plus gix's queue and hidden-frontier bookkeeping (~45 ms with the objects
+/// in the object cache, of which ~20 ms are the hiding of `base`'s ancestry
+/// that a range needs) — while decoding (~75 ms single-threaded) runs
 /// beside it. A commit-graph takes the inflating out of the walk, which is
 /// why the decoders then read the objects themselves, in parallel. Skipping
 /// a separate merge-base walk when the base is an ancestor
@@ -64,9 +65,10 @@ pub(super) fn collect(repo: &gix::Repository, range: &Range) -> Result<Vec<Commi
         .commit_graph_if_enabled()
         .map_err(|e| read_error("the commit-graph", e))?
         .is_none();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    // When the walk inflates the commits itself it is the critical path:
+    // leave it a core of its own.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if walk_reads_objects { cores - 1 } else { cores }.clamp(1, 8);
 
     let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(workers * 2);
     // Shared by the decoders only: when they are all gone, the walk's sends fail
