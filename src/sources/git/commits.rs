@@ -59,7 +59,7 @@ pub(super) fn collect(repo: &gix::Repository, range: &Range) -> Result<Vec<Commi
         .with_hidden(range.base)
         .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
         .all()
-        .map_err(|e| read_error("the history", e))?;
+        .map_err(|e| history_error(range, e))?;
     let hash_kind = repo.object_hash();
     let walk_reads_objects = repo
         .commit_graph_if_enabled()
@@ -117,7 +117,7 @@ pub(super) fn collect(repo: &gix::Repository, range: &Range) -> Result<Vec<Commi
             let mut batch = Batch::new(0);
             let mut buf = Vec::new();
             for info in walk {
-                let info = info.map_err(|e| read_error("the history", e))?;
+                let info = info.map_err(|e| history_error(range, e))?;
                 if walk_reads_objects {
                     // Still in the object cache from the walk: a copy, no inflate.
                     let data = repo
@@ -159,6 +159,12 @@ pub(super) fn collect(repo: &gix::Repository, range: &Range) -> Result<Vec<Commi
         batches.sort_by_key(|(index, _)| *index);
         Ok(batches.into_iter().flat_map(|(_, c)| c).collect())
     })
+}
+
+/// The walk failed: an object is missing or cannot be decoded.
+fn history_error(range: &Range, e: impl std::fmt::Display) -> SourceError {
+    read_error(format!("the history of {}", range.head), e)
+        .hint("the repository may be damaged; `git fsck` names the broken object")
 }
 
 /// Decode one raw commit object into Facts.
