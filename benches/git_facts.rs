@@ -180,6 +180,23 @@ fn measure(dir: &Path, commits: usize, rounds: usize, graph: bool) {
         // Three NULs per record; the messages hold none.
         git_count = out.stdout.iter().filter(|&&b| b == 0).count() / 3;
     }
+    // Outside the timed part: the same commits, in the same order.
+    let gathered = gather(&request).expect("gather the bench repository");
+    let ours_ids: Vec<&str> = gathered
+        .facts
+        .commits
+        .iter()
+        .map(|c| c.sha.as_str())
+        .collect();
+    let out = git(dir)
+        .args(["log", "--format=%H", &range])
+        .output()
+        .expect("git log runs");
+    let git_ids = String::from_utf8(out.stdout).expect("hex ids");
+    assert!(
+        ours_ids.iter().copied().eq(git_ids.lines()),
+        "gatehouse and git log disagree on the commits or their order"
+    );
     let expected = commits - 1;
     assert_eq!(our_count, expected, "gatehouse saw a different range");
     assert_eq!(
