@@ -486,3 +486,36 @@ fn on_the_default_branch_the_unpushed_commits_are_gated() {
     assert_eq!(v["ref"]["name"], "refs/heads/main");
     assert_eq!(v["commits"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_malformed_commit_is_an_error() {
+    let repo = build("history");
+    let tree = git_text(&repo.path, &["rev-parse", "main^{tree}"]);
+    let parent = git_text(&repo.path, &["rev-parse", "main"]);
+    let object = format!(
+        "tree {}\nparent {}\nauthor no email or date\ncommitter Carol Committer <carol@example.com> 1700000000 +0000\n\nBroken author line\n",
+        tree.trim(),
+        parent.trim()
+    );
+    let path = repo.scratch().join("broken-commit");
+    std::fs::write(&path, object).unwrap();
+    let sha = git_text(
+        &repo.path,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            path.to_str().unwrap(),
+        ],
+    );
+    let sha = sha.trim();
+    let r = facts(&repo, &["--base", "main", "--head", sha]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    insta::assert_snapshot!(r.stderr.replace(sha, "[sha]"), @r"
+    error: could not gather facts — git: cannot read the history of [sha]: A commit could not be decoded during traversal
+      hint: the repository may be damaged; `git fsck` names the broken object
+    the gate blocks: facts that cannot be read completely are never treated as allowed (exit 3)
+    ");
+}

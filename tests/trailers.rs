@@ -48,7 +48,7 @@ fn every_message_fixture_parses_like_git() {
 #[test]
 fn every_fixture_commit_parses_like_git() {
     let mut checked = 0;
-    for script in ["history", "trailers", "policy-edit"] {
+    for script in ["history", "trailers", "policy-edit", "signed"] {
         let repo = gitfx::build(script);
         let shas = gitfx::git_text(&repo.path, &["rev-list", "--all"]);
         for sha in shas.lines() {

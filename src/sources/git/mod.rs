@@ -65,7 +65,8 @@ pub fn gather(req: &GitRequest) -> Result<Gathered, SourceError> {
     let mut notices = range.notices.clone();
 
     let commits = commits::collect(&repo, &range)?;
-    let files = files::changed(&repo, range.merge_base, range.head)?;
+    let merge_base = range.merge_base(&repo, Some(&commits))?;
+    let files = files::changed(&repo, merge_base, range.head)?;
     let tags = commits::tags_pointing_at(&repo, range.head)?;
     let identity = remote::identity(&repo)?;
     if identity.host == remote::LOCAL_HOST {

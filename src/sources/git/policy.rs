@@ -61,9 +61,10 @@ pub fn policy_from_base(req: &GitRequest) -> Result<Option<BasePolicy>, SourceEr
             break;
         }
     }
+    let merge_base = range.merge_base(&repo, None)?;
     let mut edited = Vec::new();
     for path in DISCOVERY_ORDER {
-        let before = match range.merge_base {
+        let before = match merge_base {
             Some(mb) => entry_id(&repo, mb, path)?,
             None => None,
         };

@@ -6,7 +6,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice as _;
 
 use super::{GitRequest, SOURCE, read_error};
-use crate::facts::short_sha;
+use crate::facts::{Commit, short_sha};
 use crate::sources::SourceError;
 
 /// How to get the history a shallow clone lacks.
@@ -26,13 +26,13 @@ pub struct Range {
     /// Commits reachable from it are not gated; `None`: everything reachable
     /// from `head` is (a root commit gated on its own).
     pub base: Option<ObjectId>,
-    /// Where the changed files are counted from (the empty tree when `None`).
-    pub merge_base: Option<ObjectId>,
     pub head: ObjectId,
     /// The gated ref as a full name (`refs/heads/x`), or `HEAD` when detached.
     pub ref_name: String,
     /// What the user should know about how the range was chosen.
     pub notices: Vec<String>,
+    /// Whether the repository is a shallow clone.
+    pub shallow: bool,
 }
 
 /// Resolve the range a request means, without gathering anything else
@@ -62,46 +62,65 @@ pub(super) fn resolve(repo: &gix::Repository, req: &GitRequest) -> Result<Range,
         None => default_base(repo, head, &ref_name, &mut notices)?,
     };
 
-    let merge_base = match base {
-        None => None,
-        Some(base) => match merge_base(repo, base, head)? {
-            Some(mb) => Some(mb),
-            None if shallow.is_some() => {
-                return Err(SourceError::new(
-                    SOURCE,
-                    format!(
-                        "the repository is a shallow clone: no common ancestor of the base {} and the head {} is present, so the range cannot be told",
-                        short_sha(&base.to_string()),
-                        short_sha(&head.to_string())
-                    ),
-                )
-                .hint(SHALLOW_HINT));
-            }
-            None => {
-                return Err(SourceError::new(
-                    SOURCE,
-                    format!(
-                        "the base {} and the head {} have no common ancestor (unrelated histories)",
-                        short_sha(&base.to_string()),
-                        short_sha(&head.to_string())
-                    ),
-                )
-                .hint("pass a `--base` that the head was branched from"));
-            }
-        },
-    };
-
     if let Some(shallow) = &shallow {
         check_not_cut_by_shallow(repo, base, head, shallow)?;
     }
 
     Ok(Range {
         base,
-        merge_base,
         head,
         ref_name,
         notices,
+        shallow: shallow.is_some(),
     })
+}
+
+impl Range {
+    /// Where the changed files are counted from: the merge-base of base and
+    /// head (`None`, the empty tree, when there is no base). When the base is
+    /// an ancestor of head — it is head, or a parent of one of the `gated`
+    /// commits — it is its own merge-base, which spares a second walk of the
+    /// whole history.
+    pub(super) fn merge_base(
+        &self,
+        repo: &gix::Repository,
+        gated: Option<&[Commit]>,
+    ) -> Result<Option<ObjectId>, SourceError> {
+        let Some(base) = self.base else {
+            return Ok(None);
+        };
+        if base == self.head {
+            return Ok(Some(base));
+        }
+        if let Some(gated) = gated {
+            let hex = base.to_string();
+            if gated.iter().any(|c| c.parents.contains(&hex)) {
+                return Ok(Some(base));
+            }
+        }
+        let head = self.head;
+        match merge_base(repo, base, head)? {
+            Some(mb) => Ok(Some(mb)),
+            None if self.shallow => Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "the repository is a shallow clone: no common ancestor of the base {} and the head {} is present, so the range cannot be told",
+                    short_sha(&base.to_string()),
+                    short_sha(&head.to_string())
+                ),
+            )
+            .hint(SHALLOW_HINT)),
+            None => Err(SourceError::new(
+                SOURCE,
+                format!(
+                    "the base {} and the head {} have no common ancestor (unrelated histories)",
+                    short_sha(&base.to_string()),
+                    short_sha(&head.to_string())
+                ),
+            )
+            .hint("pass a `--base` that the head was branched from")),
+        }
+    }
 }
 
 /// The commit a rev-spec names (a tag is peeled to its commit).
