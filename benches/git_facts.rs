@@ -155,9 +155,9 @@ fn measure(dir: &Path, commits: usize, rounds: usize, graph: bool) {
     let root = rev(dir, &format!("main~{}", commits - 1));
     let range = format!("{root}..main");
     let request = GitRequest {
-        repo: dir.to_path_buf(),
         base: Some(root.clone()),
         head: Some("main".to_string()),
+        ..GitRequest::new(dir)
     };
 
     let mut ours = Vec::new();

@@ -360,9 +360,9 @@ fn a_push_that_weakens_the_policy_is_gated_by_the_remote_one() {
 }
 
 #[test]
-fn a_first_push_to_an_empty_remote_is_refused_rather_than_half_gated() {
-    // The remote has none of the history, and the git source gates a range
-    // from a base: rather than gate fewer commits than are pushed, refuse.
+fn a_first_push_to_an_empty_remote_gates_the_whole_history() {
+    // The remote has none of the history: every commit down to the root is
+    // being pushed, so every one is gated (4 commits here, one without ticket).
     let s = Sandbox::new();
     let empty = s.tmp.path().join("empty.git");
     s.git_ok(&["init", "-q", "--bare", empty.to_str().unwrap()]);
@@ -370,6 +370,7 @@ fn a_first_push_to_an_empty_remote_is_refused_rather_than_half_gated() {
     install(&s);
     let r = s.git(&["push", "empty", "feature"]);
     assert_ne!(r.code, 0);
+    assert!(r.stdout.contains("4 commits checked"), "{}", r.stdout);
     insta::assert_snapshot!("first-push", s.redact(&r.transcript()));
 }
 

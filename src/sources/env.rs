@@ -130,8 +130,9 @@ pub struct CiContext {
     /// Who requested the deployment (GitHub `deployment.creator`).
     pub deployment_requested_by: Option<String>,
     /// Commits the gated range must include. The pre-push hook sets it when it
-    /// cannot name a base (the remote has none of the history): the source's
-    /// range is then checked to hold every commit being pushed.
+    /// cannot name a base (the remote has none of the history): the source
+    /// then gates from the root, and its range is checked to hold every
+    /// commit being pushed.
     pub covers: Option<Vec<String>>,
 }
 
@@ -688,11 +689,11 @@ fn describe(ctx: &CiContext) -> String {
     let mut text = format!(
         "{}: {what} (base {}, head {})",
         ctx.provider.label(),
-        ctx.base_sha
-            .as_ref()
-            .map_or("the merge-base with the default branch".to_string(), |b| {
-                crate::facts::short_sha(b).to_string()
-            }),
+        match (&ctx.base_sha, &ctx.covers) {
+            (Some(b), _) => crate::facts::short_sha(b).to_string(),
+            (None, Some(_)) => "the root: the remote has none of this history".to_string(),
+            (None, None) => "the merge-base with the default branch".to_string(),
+        },
         short(&ctx.head_sha)
     );
     if let Some(change) = &ctx.change {
@@ -858,7 +859,7 @@ pub fn gather_with(
                     crate::facts::short_sha(missing[0])
                 ),
             )
-            .hint("the remote has none of this history (a first push to an empty remote?), and the git source gates a range from a base commit, not from the root; push the initial history once with `git push --no-verify` and let CI gate it, then the hook gates every later push"));
+            .hint("this is a bug in gatehouse: a range from the root holds every commit of the pushed history; please report it"));
         }
     }
     // The source's "`--head <sha>` names no branch" notice is about a flag the

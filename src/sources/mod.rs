@@ -58,6 +58,7 @@ impl SourceOptions {
             repo: self.repo.clone(),
             base: self.base.clone(),
             head: self.head.clone(),
+            from_root: false,
         }
     }
 }
@@ -138,6 +139,7 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
         (SourceKind::Git | SourceKind::Auto, None) => match run_context(options)? {
             Some(ctx) => env::gather_with(&ctx, options, |base, head| {
                 git::gather(&git::GitRequest {
+                    from_root: base.is_none() && ctx.covers.is_some(),
                     base,
                     head,
                     ..options.git_request()
@@ -165,6 +167,7 @@ pub fn effective_git_request(options: &SourceOptions) -> Result<git::GitRequest,
     let mut req = options.git_request();
     if let Some(ctx) = run_context(options)? {
         (req.base, req.head) = ctx.range(options.base.as_deref(), options.head.as_deref())?;
+        req.from_root = req.base.is_none() && ctx.covers.is_some();
     }
     Ok(req)
 }

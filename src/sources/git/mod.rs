@@ -46,6 +46,9 @@ pub struct GitRequest {
     pub base: Option<String>,
     /// Any rev-spec; `None` means `HEAD`.
     pub head: Option<String>,
+    /// With no `base`: gate the whole history down to the root commits instead
+    /// of choosing a default base (a first push to an empty remote).
+    pub from_root: bool,
 }
 
 impl GitRequest {
@@ -54,6 +57,7 @@ impl GitRequest {
             repo: repo.into(),
             base: None,
             head: None,
+            from_root: false,
         }
     }
 }

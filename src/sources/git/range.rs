@@ -59,6 +59,7 @@ pub(super) fn resolve(repo: &gix::Repository, req: &GitRequest) -> Result<Range,
 
     let base = match &req.base {
         Some(spec) => Some(commit_of(repo, spec, "--base", shallow.is_some())?),
+        None if req.from_root => None,
         None => default_base(repo, head, &ref_name, &mut notices)?,
     };
 
