@@ -6,6 +6,8 @@ use std::path::Path;
 
 use chrono::Utc;
 
+use crate::audit::RecordDraft;
+use crate::audit::gate as audit_gate;
 use crate::cli::{CheckArgs, Cli, Command, PolicyCommand, SourceArgs};
 use crate::decision::Decision;
 use crate::engine::{self, EvalOptions};
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             print(&policy::schema::policy_schema_text());
             ExitStatus::Allowed
         }
+        Command::Audit(command) => crate::audit::commands::run(&command),
         Command::Explain { kind } => explain_kind(kind.as_deref()),
     }
 }
@@ -88,11 +91,41 @@ fn check(args: &CheckArgs) -> ExitStatus {
     }
     let (policy, mut notices) = match load_policy(args.policy.as_deref(), &args.source.repo) {
         Ok(p) => p,
-        Err(e) => return report_policy_error(&e),
+        Err(e) => {
+            let status = report_policy_error(&e);
+            if !args.dry_run {
+                let shown = args.policy.as_ref().map_or_else(
+                    || args.source.repo.display().to_string(),
+                    |p| p.display().to_string(),
+                );
+                if let Err(audit_status) = audit_gate::record_policy_failure(
+                    &args.audit,
+                    &args.source.repo,
+                    &shown,
+                    &e.to_string(),
+                ) {
+                    return audit_status;
+                }
+            }
+            return status;
+        }
     };
     let gathered = match sources::gather(&args.source.options()) {
         Ok(g) => g,
-        Err(e) => return report_source_error(&e),
+        Err(e) => {
+            let status = report_source_error(&e);
+            if !args.dry_run
+                && let Err(audit_status) = audit_gate::record_source_failure(
+                    &args.audit,
+                    &args.source.repo,
+                    &policy,
+                    &e.to_string(),
+                )
+            {
+                return audit_status;
+            }
+            return status;
+        }
     };
     notices.extend(gathered.notices);
     let now = args.now.map_or_else(Utc::now, |n| n.with_timezone(&Utc));
@@ -107,7 +140,29 @@ fn check(args: &CheckArgs) -> ExitStatus {
             notices,
         },
     );
+    // Decision → audit sinks → reports → exit code. A dry run records nothing.
+    let recorded = if args.dry_run {
+        if args.audit.attest.is_some() {
+            eprintln!(
+                "note: --attest is ignored in a dry run: a dry run never vouches for a change"
+            );
+        }
+        Ok(())
+    } else {
+        audit_gate::Plan::new(&args.audit, Some(&policy.audit), &args.source.repo).and_then(
+            |plan| {
+                plan.record(&RecordDraft::from_decision(&decision, &gathered.facts))?;
+                match &args.audit.attest {
+                    Some(path) => plan.attest(path, &decision, &gathered.facts),
+                    None => Ok(()),
+                }
+            },
+        )
+    };
     if let Err(status) = write_reports(args, &decision) {
+        return status;
+    }
+    if let Err(status) = recorded {
         return status;
     }
     ExitStatus::for_decision(&decision)

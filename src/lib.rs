@@ -5,6 +5,7 @@
 //! [`decision::Decision`]; [`report`] renders it; [`exit`] maps it to an exit code.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod decision;
 pub mod engine;
