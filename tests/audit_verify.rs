@@ -3,8 +3,8 @@
 //! record it hit. Also: `ssh-keygen -Y verify` accepts a record's signature
 //! with exactly the commands the README documents.
 
-mod common;
 mod audit_support;
+mod common;
 
 use audit_support::Scratch;
 use gatehouse::audit::record::{Record, line_hash, seal};
@@ -159,7 +159,10 @@ fn a_truncated_log_fails_against_the_anchored_head() {
 fn a_rewritten_head_is_caught_by_the_anchor() {
     let l = signed_log();
     let lines = l.s.lines();
-    let head = format!("5:{}", line_hash(lines[4].as_bytes()).trim_start_matches("sha256:"));
+    let head = format!(
+        "5:{}",
+        line_hash(lines[4].as_bytes()).trim_start_matches("sha256:")
+    );
     // Rewrite history from seq 5 on, validly signed (the key leaked): only the anchor notices.
     let mut rec: Record = serde_json::from_str(&lines[4]).unwrap();
     rec.decision = "block".to_string();
@@ -261,7 +264,11 @@ fn a_torn_last_line_is_reported() {
     std::fs::write(l.s.log(), &text[..text.len() - 40]).unwrap();
     let r = l.verify(&[]);
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("line 5: the last line has no newline"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 5: the last line has no newline"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -272,7 +279,12 @@ fn garbage_lines_and_bad_arguments_are_clear() {
     l.s.write_lines(&lines);
     let r = l.verify(&[]);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("BROKEN (malformed): line 4 is not an audit record"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("BROKEN (malformed): line 4 is not an audit record"),
+        "{}",
+        r.stdout
+    );
 
     let r = l.verify(&["--expect-head", "five"]);
     assert_eq!(r.code, 2);
@@ -303,8 +315,15 @@ ssh-keygen -Y verify -f allowed_signers -I gatehouse -n gatehouse-audit -s recor
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Good \"gatehouse-audit\" signature for gatehouse"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Good \"gatehouse-audit\" signature for gatehouse"),
+        "{stdout}"
+    );
 
     // And it rejects an edited record.
     let tampered = std::process::Command::new("bash")

@@ -43,15 +43,10 @@ impl Scratch {
         let facts = fixture(&format!("facts/{facts}.json"));
         let policy = fixture("policies/spine.toml");
         let log = format!("file:{}", self.log().display());
-        let mut args = vec![
-            "check",
-            "--facts",
-            facts.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--audit",
-            &log,
-        ];
+        let mut args = vec!["check", "--facts", facts.to_str().unwrap(), "--audit", &log];
+        if !extra.contains(&"--policy") {
+            args.extend(["--policy", policy.to_str().unwrap()]);
+        }
         let key_arg;
         if let Some(k) = key {
             key_arg = k.display().to_string();
