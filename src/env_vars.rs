@@ -11,6 +11,8 @@ pub mod gatehouse {
     pub const GATEHOUSE_OVERRIDE_REASON: &str = "GATEHOUSE_OVERRIDE_REASON";
     /// A GitLab API token with `read_api` scope (preferred over `CI_JOB_TOKEN`). Never logged.
     pub const GATEHOUSE_GITLAB_TOKEN: &str = "GATEHOUSE_GITLAB_TOKEN";
+    /// Milliseconds one attempt of an `https://` audit sink may take (default 10000).
+    pub const GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS: &str = "GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS";
 }
 
 /// Variables set by GitHub Actions

@@ -11,7 +11,16 @@ use crate::audit::install_crypto_provider;
 /// Attempts in total, including the first.
 pub const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-const TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Per attempt; `GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS` overrides it.
+fn timeout() -> Duration {
+    std::env::var(crate::env_vars::gatehouse::GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
+}
 
 pub struct HttpTarget {
     url: String,
@@ -99,8 +108,9 @@ pub fn post(target: &HttpTarget, line: &str) -> Result<(), String> {
 }
 
 async fn post_async(target: &HttpTarget, line: &str) -> Result<(), String> {
+    let timeout = timeout();
     let client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
+        .timeout(timeout)
         .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -134,7 +144,7 @@ async fn post_async(target: &HttpTarget, line: &str) -> Result<(), String> {
             }
             Err(e) => {
                 last_error = if e.is_timeout() {
-                    format!("no answer within {}s", TIMEOUT.as_secs())
+                    format!("no answer within {} ms", timeout.as_millis())
                 } else {
                     format!("cannot reach the collector: {}", error_chain(&e))
                 };
