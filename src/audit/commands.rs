@@ -15,14 +15,14 @@ use crate::sanitize;
 /// Where a command reads records from.
 enum Log {
     File(PathBuf),
-    Postgres(postgres::PgTarget),
+    Postgres(Box<postgres::PgTarget>),
 }
 
 impl Log {
     fn open(arg: Option<&str>, stream: Option<&str>) -> Result<Log, String> {
         match arg {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                postgres::PgTarget::new(url, stream).map(Log::Postgres)
+                postgres::PgTarget::new(url, stream).map(|t| Log::Postgres(Box::new(t)))
             }
             Some(path) => Ok(Log::File(PathBuf::from(
                 path.strip_prefix("file:").unwrap_or(path),

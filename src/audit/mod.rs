@@ -102,7 +102,7 @@ pub struct Appended {
 #[derive(Debug)]
 pub enum Sink {
     File(PathBuf),
-    Postgres(sinks::postgres::PgTarget),
+    Postgres(Box<sinks::postgres::PgTarget>),
     Http(sinks::http::HttpTarget),
 }
 
@@ -124,7 +124,7 @@ impl Sink {
                 .map(Sink::File)
                 .map_err(fail),
             SinkSpec::Postgres(url) => sinks::postgres::PgTarget::new(url, None)
-                .map(Sink::Postgres)
+                .map(|t| Sink::Postgres(Box::new(t)))
                 .map_err(fail),
             SinkSpec::Http(url) => sinks::http::HttpTarget::new(url, token_env)
                 .map(Sink::Http)
