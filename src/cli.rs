@@ -56,6 +56,8 @@ Examples:
   gatehouse check --facts facts.json --format json  evaluate saved facts, print the decision as JSON
   gatehouse check --dry-run --now 2026-12-24T10:00:00+01:00 --environment production
   gatehouse check --report json=decision.json       also write the JSON decision to a file
+  gatehouse check --audit postgres://gate@db/audit --audit-key audit_key
+                                                    also record the decision in PostgreSQL, signed
 
 Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in

@@ -559,3 +559,25 @@ fn attest_writes_a_signed_in_toto_verification_summary() {
         r.stderr
     );
 }
+
+#[test]
+fn a_bad_sink_in_the_policy_is_a_policy_error() {
+    let s = Scratch::new();
+    let policy = policy_with_audit(&s, "sinks = [\"s3://bucket/log\"]");
+    let r = s.check(
+        "pull-request",
+        None,
+        &["--policy", policy.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!(r.stderr, @"error: the policy's [audit] sinks: `s3://bucket/log` is not an audit sink; use file:PATH, postgres://… or https://…");
+}
+
+#[test]
+fn a_sink_named_twice_gets_the_record_once() {
+    let s = Scratch::new();
+    let log = format!("file:{}", s.log().display());
+    let r = s.check("pull-request", None, &["--audit", &log]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert_eq!(s.lines().len(), 1);
+}

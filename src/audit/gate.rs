@@ -96,7 +96,10 @@ impl Plan {
         for (spec, origin) in &specs {
             let sink = Sink::resolve(spec, *origin, repo, token_env)
                 .map_err(|e| fail(&e.to_string(), ExitStatus::Indeterminate))?;
-            sinks.push(sink);
+            // The same sink named twice (policy and --audit) gets the record once.
+            if !sinks.iter().any(|s: &Sink| s.name() == sink.name()) {
+                sinks.push(sink);
+            }
         }
         Ok(Plan { sinks, signer })
     }

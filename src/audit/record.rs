@@ -189,6 +189,7 @@ pub fn seal(record: &Record, signer: Option<&Signer>) -> Result<String, String> 
     unsigned.sig = None;
     let body =
         serde_json::to_string(&unsigned).map_err(|e| format!("cannot encode record: {e}"))?;
+    let body = escape_invisible(&body);
     let Some(signer) = signer else {
         return Ok(body);
     };
@@ -199,6 +200,29 @@ pub fn seal(record: &Record, signer: Option<&Signer>) -> Result<String, String> 
     line.push_str(&json_escape_armor(&sig));
     line.push_str("\"}");
     Ok(line)
+}
+
+/// JSON allows DEL, C1 controls and bidirectional overrides raw inside
+/// strings; written as `\uXXXX` the same data survives `cat`, `tail -f` and
+/// `query --format json` on a terminal. Outside strings JSON is ASCII, so this
+/// never changes the structure.
+fn escape_invisible(json: &str) -> String {
+    if !json.chars().any(is_invisible) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_invisible(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{7F}'..='\u{9F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// The armored signature contains only base64, dashes, spaces and newlines;
@@ -294,6 +318,60 @@ mod tests {
         let r = RecordDraft::error(",\"sig\":\"x\"}").place(1, GENESIS);
         let line = seal(&r, None).unwrap();
         assert!(split_signature(line.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_but_kept() {
+        let r = RecordDraft::error("a\u{202E}b\u{9b}c\u{7f}").place(1, GENESIS);
+        let line = seal(&r, None).unwrap();
+        assert!(line.contains(r"a\u202eb\u009bc\u007f"), "{line}");
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.reason.as_deref(), Some("a\u{202E}b\u{9b}c\u{7f}"));
+    }
+
+    #[test]
+    fn overrides_and_rule_evidence_reach_the_record() {
+        use crate::decision::{Finding, Outcome, Override};
+        use crate::rules::testing::facts;
+        let facts = facts();
+        let policy = crate::policy::parse(
+            "p.toml",
+            "version = 1\n[[rule]]\nid = \"only-tags\"\nkind = \"ref\"\ntags = [\"v*\"]\n",
+        )
+        .unwrap();
+        let mut decision = crate::engine::evaluate(
+            &policy,
+            &facts,
+            crate::engine::EvalOptions {
+                now: facts.gathered_at,
+                environment: None,
+                dry_run: false,
+                policy_source_ref: Some("1a2b".into()),
+                notices: Vec::new(),
+            },
+        );
+        decision.rules[0].outcome = Outcome::Fail;
+        decision.rules[0].findings = vec![
+            Finding::new("outside the window")
+                .evidence("evaluated at 2026-12-24T17:00:00+01:00 (Europe/Berlin, +01:00)"),
+        ];
+        decision.overrides.push(Override {
+            rule: "only-tags".into(),
+            trigger: "label:emergency".into(),
+            approvers: vec!["eve".into()],
+            reason: Some("incident 42".into()),
+            evidence: vec!["label emergency".into()],
+        });
+        let line = seal(
+            &RecordDraft::from_decision(&decision, &facts).place(1, GENESIS),
+            None,
+        )
+        .unwrap();
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.overrides, decision.overrides);
+        assert_eq!(back.findings, decision.rules);
+        assert_eq!(back.policy.source_ref.as_deref(), Some("1a2b"));
+        assert!(line.contains("Europe/Berlin, +01:00"));
     }
 
     #[test]
