@@ -44,27 +44,29 @@ fn main() {
     let signer = Signer::generate("bench").expect("a key");
     let dir = tempfile::tempdir().expect("a temporary directory");
 
-    // Append latency: empty log.
+    // The big log first, flushed to disk, so no sample pays for building it.
+    let big = dir.path().join("big.jsonl");
+    let t = Instant::now();
+    let bytes = write_chain(&big, &draft, scale.big_log, None);
+    std::fs::File::open(&big)
+        .and_then(|f| f.sync_all())
+        .expect("fsync");
+    let built = t.elapsed();
+
+    // Append latency, empty vs big, interleaved so both see the same machine load.
     let mut empty = Vec::new();
+    let mut large = Vec::new();
     for i in 0..scale.appends {
         let path = dir.path().join(format!("empty-{i}.jsonl"));
         let t = Instant::now();
         file::append(&path, &draft, Some(&signer)).expect("append");
         empty.push(t.elapsed());
         std::fs::remove_file(&path).ok();
-    }
 
-    // Append latency: a big log.
-    let big = dir.path().join("big.jsonl");
-    let t = Instant::now();
-    let bytes = write_chain(&big, &draft, scale.big_log, None);
-    let built = t.elapsed();
-    let mut large = Vec::new();
-    for _ in 0..scale.appends {
         // Every run records a new decision with its own id.
-        let draft = realistic_draft();
+        let next = realistic_draft();
         let t = Instant::now();
-        let appended = file::append(&big, &draft, Some(&signer)).expect("append");
+        let appended = file::append(&big, &next, Some(&signer)).expect("append");
         large.push(t.elapsed());
         assert!(appended.seq > scale.big_log);
     }
