@@ -581,3 +581,61 @@ fn a_sink_named_twice_gets_the_record_once() {
     assert_eq!(r.code, 0, "{}", r.transcript());
     assert_eq!(s.lines().len(), 1);
 }
+
+#[test]
+fn a_dry_run_neither_records_nor_attests() {
+    let s = Scratch::new();
+    let key = s.keygen("key");
+    let out = s.path("attestation.json");
+    let r = s.check(
+        "deploy-tag",
+        Some(&key),
+        &["--dry-run", "--attest", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stderr.contains("--attest is ignored in a dry run"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+    assert!(!s.log().exists());
+}
+
+#[test]
+fn audit_commands_default_to_the_repository_log() {
+    let s = Scratch::new();
+    let repo = s.path("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    let facts = fixture("facts/pull-request.json");
+    let policy = fixture("policies/spine.toml");
+    let out = gatehouse()
+        .current_dir(&repo)
+        .args([
+            "check",
+            "--facts",
+            facts.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = common::run_in(&repo, &["audit", "verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.transcript());
+    assert!(
+        verify
+            .stdout
+            .contains(".git/gatehouse/audit.jsonl: ok — 1 record, head 1:"),
+        "{}",
+        verify.stdout
+    );
+    let head = common::run_in(&repo, &["audit", "head"]);
+    assert!(head.stdout.starts_with("1:"), "{}", head.transcript());
+}

@@ -76,7 +76,7 @@ fn check_records_into_a_stream_that_verifies() {
             .replace(&pg_url(), "[url]"),
     );
     insta::assert_snapshot!(shown, @r"
-    [url]?stream=[stream] stream [stream]: ok — 3 records, head 3:[hash]
+    [url]?stream=[stream]: ok — 3 records, head 3:[hash]
       every record is signed by a trusted key ([fingerprint])
     ");
 

@@ -177,7 +177,12 @@ fn verify_cmd(
                     (Ok(()), Some(p)) => Err(p),
                     (Ok(()), None) => verifier.finish(),
                 };
-                results.push((format!("{name} stream {s}"), result));
+                let what = if target.stream.is_some() {
+                    name.clone()
+                } else {
+                    format!("{name} stream {s}")
+                };
+                results.push((what, result));
             }
             results
         }

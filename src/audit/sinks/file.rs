@@ -29,9 +29,9 @@ pub fn append(
     // Held until `file` is dropped: the read of the head and the write of the
     // next record are one step for every other writer.
     file.lock().map_err(|e| format!("cannot lock: {e}"))?;
-    let head = match last_line(&mut file)? {
-        Some(line) => Head::of_line(&line)?,
-        None => Head::genesis(),
+    let (head, new_log) = match last_line(&mut file)? {
+        Some(line) => (Head::of_line(&line)?, false),
+        None => (Head::genesis(), true),
     };
     let seq = head.seq + 1;
     let line = seal(&draft.place(seq, &head.hash), signer)?;
@@ -41,11 +41,31 @@ pub fn append(
     file.write_all(&bytes)
         .map_err(|e| format!("cannot write: {e}"))?;
     file.sync_data().map_err(|e| format!("cannot fsync: {e}"))?;
+    if new_log {
+        // A new file is durable only once its directory entry is.
+        sync_dir(path)?;
+    }
     Ok(Appended {
         seq,
         hash: line_hash(line.as_bytes()),
         line,
     })
+}
+
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> Result<(), String> {
+    let dir = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("cannot fsync {}: {e}", dir.display()))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// The head of the log at `path` (genesis when empty), reading only its tail.
