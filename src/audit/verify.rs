@@ -95,6 +95,14 @@ struct Checked {
     sig: SigCheck,
 }
 
+fn id_key(id: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 fn check_line(line: &[u8], keys: &[PublicKey]) -> Checked {
     let fields = serde_json::from_slice::<Fields>(line)
         .map(|f| (f.seq, f.id.into_owned(), f.prev.into_owned()))
@@ -119,7 +127,9 @@ pub struct Verifier<'o> {
     prev_hash: String,
     /// Hash of the expected head's record, once reached.
     head_hash_seen: Option<String>,
-    ids: HashMap<String, (u64, u64)>,
+    /// Seen ids (a 128-bit digest each, so a huge log stays small in memory)
+    /// to the seq and position that first had them.
+    ids: HashMap<[u8; 16], (u64, u64)>,
     /// A seq jump waiting for the next line to tell deletion from reordering:
     /// (expected seq, seq found, its position).
     pending_gap: Option<(u64, u64, u64)>,
@@ -289,7 +299,8 @@ impl<'o> Verifier<'o> {
                 self.summary.signers.insert(fingerprint);
             }
         }
-        if let Some(&(first_seq, first_pos)) = self.ids.get(&id) {
+        let id_key = id_key(&id);
+        if let Some(&(first_seq, first_pos)) = self.ids.get(&id_key) {
             return Err(Problem {
                 kind: ProblemKind::DuplicateId,
                 seq: Some(seq),
@@ -299,7 +310,7 @@ impl<'o> Verifier<'o> {
                 ),
             });
         }
-        self.ids.insert(id, (seq, self.position));
+        self.ids.insert(id_key, (seq, self.position));
         if self
             .options
             .expect_head
