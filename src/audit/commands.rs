@@ -160,6 +160,13 @@ fn verify_cmd(
                 Ok(s) => s,
                 Err(e) => return error(&format!("{name}: {e}")),
             };
+            if options.expect_head.is_some() && streams.len() > 1 {
+                eprintln!(
+                    "error: --expect-head anchors one chain, but {name} holds {} streams; pick one with --stream NAME",
+                    streams.len()
+                );
+                return ExitStatus::Usage;
+            }
             let mut results = Vec::new();
             for s in streams {
                 let mut verifier = Verifier::new(&options, "row");
