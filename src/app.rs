@@ -6,6 +6,8 @@ use std::path::Path;
 
 use chrono::Utc;
 
+use crate::audit::RecordDraft;
+use crate::audit::gate as audit_gate;
 use crate::cli::{CheckArgs, Cli, Command, PolicyCommand, SourceArgs};
 use crate::decision::Decision;
 use crate::engine::{self, EvalOptions};
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             print(&policy::schema::policy_schema_text());
             ExitStatus::Allowed
         }
+        Command::Audit(command) => crate::audit::commands::run(&command),
         Command::Explain { kind } => explain_kind(kind.as_deref()),
         Command::Hook(command) => crate::hook::command(command),
     }
@@ -81,20 +84,49 @@ fn load_policy(explicit: Option<&Path>, repo: &Path) -> Result<(Policy, Vec<Stri
 /// A policy, the notices about it, and the commit it was read from.
 type LoadedPolicy = (Policy, Vec<String>, Option<String>);
 
+/// Why the policy of a check could not be had: it is invalid (exit 2), or the
+/// commit it must be read from could not be read (exit 3).
+enum LoadError {
+    Policy(PolicyError),
+    Source(SourceError),
+}
+
+impl From<PolicyError> for LoadError {
+    fn from(e: PolicyError) -> Self {
+        LoadError::Policy(e)
+    }
+}
+
+impl From<SourceError> for LoadError {
+    fn from(e: SourceError) -> Self {
+        LoadError::Source(e)
+    }
+}
+
+impl LoadError {
+    /// Tell the user; the exit status and the reason to record.
+    fn report(&self) -> (ExitStatus, String) {
+        match self {
+            LoadError::Policy(e) => (report_policy_error(e), e.to_string()),
+            LoadError::Source(e) => (report_source_error(e), e.to_string()),
+        }
+    }
+}
+
 /// `--source gitlab` in a merge request pipeline: the policy of the merge
 /// request's base commit, read through the API, never the checkout of the
 /// change (DESIGN.md principle 3). `None` when that does not apply.
 fn load_gitlab_policy(
     args: &CheckArgs,
     options: &SourceOptions,
-) -> Option<Result<LoadedPolicy, ExitStatus>> {
+) -> Option<Result<LoadedPolicy, LoadError>> {
     if options.source != sources::SourceKind::Gitlab || options.facts.is_some() {
         return None;
     }
     let base = match sources::gitlab::policy_from_base(args.policy.as_deref(), options) {
         Ok(Some(base)) => base,
         Ok(None) => return None,
-        Err(e) => return Some(Err(report_source_error(&e))),
+        Err(e) => return Some(Err(e.into())),
     };
     let (source, notice) = policy_at_base(
         base.file,
@@ -106,7 +138,7 @@ fn load_gitlab_policy(
         source
             .parse()
             .map(|p| (p, vec![notice], Some(base.commit)))
-            .map_err(|e| report_policy_error(&e)),
+            .map_err(LoadError::from),
     )
 }
 
@@ -146,10 +178,7 @@ fn policy_at_base(
 /// from. Without `--policy`, a run on the local repository reads it from the
 /// base commit of the range (DESIGN.md principle 3: trust the base, not the
 /// change); otherwise it is discovered in the `--repo` directory.
-fn load_check_policy(
-    args: &CheckArgs,
-    options: &SourceOptions,
-) -> Result<LoadedPolicy, ExitStatus> {
+fn load_check_policy(args: &CheckArgs, options: &SourceOptions) -> Result<LoadedPolicy, LoadError> {
     if let Some(loaded) = load_gitlab_policy(args, options) {
         return loaded;
     }
@@ -164,16 +193,14 @@ fn load_check_policy(
         (sources::SourceKind::Git | sources::SourceKind::Auto, None)
     );
     if args.policy.is_some() || !reads_git {
-        let (policy, notices) = load_policy(args.policy.as_deref(), &args.source.repo)
-            .map_err(|e| report_policy_error(&e))?;
+        let (policy, notices) = load_policy(args.policy.as_deref(), &args.source.repo)?;
         return Ok((policy, notices, None));
     }
     // The same range the facts cover: in a CI job or a hook, the context's base.
-    let request = sources::effective_git_request(options).map_err(|e| report_source_error(&e))?;
-    let base = sources::git::policy_from_base(&request).map_err(|e| report_source_error(&e))?;
+    let request = sources::effective_git_request(options)?;
+    let base = sources::git::policy_from_base(&request)?;
     let Some(base) = base else {
-        let (policy, notices) =
-            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        let (policy, notices) = load_policy(None, &args.source.repo)?;
         return Ok((policy, notices, None));
     };
     let (source, notice) = policy_at_base(
@@ -184,7 +211,7 @@ fn load_check_policy(
     );
     let mut notices = vec![notice];
     notices.extend(base.edit_notice());
-    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    let policy = source.parse()?;
     Ok((policy, notices, Some(base.commit)))
 }
 
@@ -194,24 +221,21 @@ fn load_check_policy(
 fn github_base_policy(
     args: &CheckArgs,
     options: &SourceOptions,
-) -> Result<LoadedPolicy, ExitStatus> {
+) -> Result<LoadedPolicy, LoadError> {
     let env = |name: &str| std::env::var(name).ok();
-    let request = sources::github::context::from_env(options, Vec::new(), &env)
-        .map_err(|e| report_source_error(&e))?;
+    let request = sources::github::context::from_env(options, Vec::new(), &env)?;
     let Some(base) = request
         .base_sha
         .clone()
         .filter(|b| !sources::env::is_zero_sha(b))
     else {
-        let (policy, notices) =
-            load_policy(None, &args.source.repo).map_err(|e| report_policy_error(&e))?;
+        let (policy, notices) = load_policy(None, &args.source.repo)?;
         return Ok((policy, notices, None));
     };
-    let file =
-        sources::github::policy_from_base(&request, &base).map_err(|e| report_source_error(&e))?;
+    let file = sources::github::policy_from_base(&request, &base)?;
     let (source, notice) =
         policy_at_base(file, &base, "the base commit", " through the GitHub API");
-    let policy = source.parse().map_err(|e| report_policy_error(&e))?;
+    let policy = source.parse()?;
     Ok((policy, vec![notice], Some(base)))
 }
 
@@ -234,13 +258,43 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
     }
     let (policy, mut notices, policy_source_ref) = match load_check_policy(args, options) {
         Ok(p) => p,
-        Err(status) => return status,
+        Err(e) => {
+            let (status, reason) = e.report();
+            if !args.dry_run {
+                let shown = args.policy.as_ref().map_or_else(
+                    || args.source.repo.display().to_string(),
+                    |p| p.display().to_string(),
+                );
+                if let Err(audit_status) = audit_gate::record_policy_failure(
+                    &args.audit,
+                    &args.source.repo,
+                    &shown,
+                    &reason,
+                ) {
+                    return audit_status;
+                }
+            }
+            return status;
+        }
     };
     let mut options = options.clone();
     options.teams = policy.teams();
     let gathered = match sources::gather(&options) {
         Ok(g) => g,
-        Err(e) => return report_source_error(&e),
+        Err(e) => {
+            let status = report_source_error(&e);
+            if !args.dry_run
+                && let Err(audit_status) = audit_gate::record_source_failure(
+                    &args.audit,
+                    &args.source.repo,
+                    &policy,
+                    &e.to_string(),
+                )
+            {
+                return audit_status;
+            }
+            return status;
+        }
     };
     notices.extend(gathered.notices);
     let now = args.now.map_or_else(Utc::now, |n| n.with_timezone(&Utc));
@@ -258,7 +312,29 @@ pub(crate) fn check_with(args: &CheckArgs, options: &SourceOptions) -> ExitStatu
                 .filter(|r| !r.trim().is_empty()),
         },
     );
+    // Decision → audit sinks → reports → exit code. A dry run records nothing.
+    let recorded = if args.dry_run {
+        if args.audit.attest.is_some() {
+            eprintln!(
+                "note: --attest is ignored in a dry run: a dry run never vouches for a change"
+            );
+        }
+        Ok(())
+    } else {
+        audit_gate::Plan::new(&args.audit, Some(&policy.audit), &args.source.repo).and_then(
+            |plan| {
+                plan.record(&RecordDraft::from_decision(&decision, &gathered.facts))?;
+                match &args.audit.attest {
+                    Some(path) => plan.attest(path, &decision, &gathered.facts),
+                    None => Ok(()),
+                }
+            },
+        )
+    };
     if let Err(status) = write_reports(args, &decision) {
+        return status;
+    }
+    if let Err(status) = recorded {
         return status;
     }
     ExitStatus::for_decision(&decision)

@@ -40,6 +40,9 @@ pub enum Command {
     /// Validate a policy file or print its JSON schema.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Verify, query and anchor the tamper-evident audit trail; make signing keys.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Show the documentation of a rule kind, with an example (all kinds when none is named).
     Explain {
         /// A rule kind, as written in `kind = "…"`.
@@ -113,6 +116,8 @@ Examples:
   gatehouse check --report json=decision.json       also write the JSON decision to a file
   gatehouse check --source github --format github   in a GitHub Actions job: API facts, annotations
   gatehouse check --report markdown=summary.md --report sarif=gate.sarif
+  gatehouse check --audit postgres://gate@db/audit --audit-key audit_key
+                                                    also record the decision in PostgreSQL, signed
 
 Policy discovery when --policy is absent: .gatehouse.toml, gatehouse.toml,
 .github/gatehouse.toml, .gitlab/gatehouse.toml; when none exists the built-in
@@ -213,6 +218,26 @@ pub struct CheckArgs {
     /// Evaluate as if it were this instant (RFC 3339); only with --dry-run.
     #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
     pub now: Option<DateTime<FixedOffset>>,
+    #[command(flatten)]
+    pub audit: CheckAuditArgs,
+}
+
+/// The audit options of `check`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckAuditArgs {
+    /// Also record the decision here; repeatable: `file:PATH`, `postgres://…`,
+    /// `https://…`. Added to the policy's `[audit] sinks`; when neither names
+    /// one, `file:.git/gatehouse/audit.jsonl` in the repository is used.
+    #[arg(long = "audit", value_name = "SINK", value_parser = crate::audit::SinkSpec::parse)]
+    pub sinks: Vec<crate::audit::SinkSpec>,
+    /// Sign records with this Ed25519 OpenSSH private key (default: the key
+    /// text in $GATEHOUSE_AUDIT_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub audit_key: Option<PathBuf>,
+    /// Also write the decision as a DSSE-signed in-toto attestation (SLSA
+    /// verification summary) to PATH; needs the audit key.
+    #[arg(long, value_name = "PATH")]
+    pub attest: Option<PathBuf>,
 }
 
 /// `--report FORMAT=PATH`.
@@ -250,6 +275,100 @@ pub enum PolicyCommand {
     },
     /// Print the JSON Schema of the policy file (for editor completion).
     Schema,
+}
+
+const AUDIT_HELP: &str = "\
+LOG is a JSON Lines file (default: .git/gatehouse/audit.jsonl of the repository
+in the current directory) or a postgres://… URL (add ?stream=NAME or --stream to
+pick one chain; verify checks every stream when none is named).
+
+Examples:
+  gatehouse audit keygen --out audit_key           make a signing key pair
+  gatehouse audit verify --key audit_key.pub       check the whole chain and every signature
+  gatehouse audit verify --expect-head 41:9f2c…    also prove nothing was cut off the end
+  gatehouse audit head                             print SEQ:HASH to anchor elsewhere
+  gatehouse audit query --decision block --since 2026-11-01T00:00:00Z
+  gatehouse audit migrate postgres://gate@db/audit create the append-only table";
+
+#[derive(Debug, Subcommand)]
+#[command(after_help = AUDIT_HELP)]
+pub enum AuditCommand {
+    /// Check every record's JSON, seq, prev and signature; name the first broken one.
+    /// Exit 0 when the chain holds, 1 when it does not, 3 when it cannot be read.
+    #[command(after_help = AUDIT_HELP)]
+    Verify {
+        /// The log: a file or a postgres://… URL.
+        log: Option<String>,
+        /// A trusted signer's public key (`.pub` or allowed_signers line);
+        /// repeatable. With any key, every record must be signed by one.
+        #[arg(long, value_name = "PUBKEY")]
+        key: Vec<PathBuf>,
+        /// The head anchored earlier (`gatehouse audit head`): the chain must
+        /// still contain it unchanged.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+        /// The PostgreSQL stream (default: every stream).
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
+    },
+    /// Print records matching every filter given, as a table or JSON Lines.
+    #[command(after_help = AUDIT_HELP)]
+    Query {
+        /// The log: a file or a postgres://… URL.
+        log: Option<String>,
+        /// Only records with this decision.
+        #[arg(long, value_parser = ["allow", "block", "error"])]
+        decision: Option<String>,
+        /// Only records where this rule failed or could not decide.
+        #[arg(long, value_name = "ID")]
+        rule: Option<String>,
+        /// Only records of this repository (`owner/name`).
+        #[arg(long, value_name = "SLUG")]
+        repo: Option<String>,
+        /// Only records at or after this instant (RFC 3339).
+        #[arg(long, value_name = "T", value_parser = parse_instant)]
+        since: Option<DateTime<FixedOffset>>,
+        /// Only records at or before this instant (RFC 3339).
+        #[arg(long, value_name = "T", value_parser = parse_instant)]
+        until: Option<DateTime<FixedOffset>>,
+        /// Only records of runs triggered by this login.
+        #[arg(long, value_name = "LOGIN")]
+        actor: Option<String>,
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+        /// The PostgreSQL stream (default: the only one).
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
+    },
+    /// Print `SEQ:HASH` of the last record, to anchor the chain elsewhere.
+    #[command(after_help = AUDIT_HELP)]
+    Head {
+        /// The log: a file or a postgres://… URL.
+        log: Option<String>,
+        /// The PostgreSQL stream (default: the only one).
+        #[arg(long, value_name = "NAME")]
+        stream: Option<String>,
+    },
+    /// Write a new Ed25519 signing key (OpenSSH format) and its `.pub`.
+    Keygen {
+        /// Where to write the private key; the public key goes to FILE.pub.
+        #[arg(long, value_name = "FILE", default_value = "gatehouse_audit_ed25519")]
+        out: PathBuf,
+    },
+    /// Create the append-only PostgreSQL table and its triggers (idempotent).
+    Migrate {
+        /// postgres://…
+        url: String,
+    },
+}
+
+/// Output of `audit query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned columns for people.
+    Table,
+    /// The matching records, one JSON object per line (as stored).
+    Json,
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub mod gatehouse {
     /// Seconds a run may spend, in total, waiting for GitHub rate limits to
     /// reset before it gives up (exit 3; default 120).
     pub const GATEHOUSE_GITHUB_RATE_LIMIT_WAIT: &str = "GATEHOUSE_GITHUB_RATE_LIMIT_WAIT";
+    /// Milliseconds one attempt of an `https://` audit sink may take (default 10000).
+    pub const GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS: &str = "GATEHOUSE_AUDIT_HTTP_TIMEOUT_MS";
 }
 
 /// Variables set by GitHub Actions

@@ -530,6 +530,8 @@ fn run_pre_push(args: &[String]) -> ExitStatus {
                     report: Vec::new(),
                     dry_run: false,
                     now: None,
+                    // The policy's sinks, by default the repository's own log.
+                    audit: Default::default(),
                 };
                 let mut options = args.source.options();
                 options.ci = Some(*ctx);

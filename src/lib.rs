@@ -5,6 +5,7 @@
 //! [`decision::Decision`]; [`report`] renders it; [`exit`] maps it to an exit code.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod codeowners;
 pub mod decision;
@@ -22,4 +23,5 @@ pub mod rules;
 pub mod sanitize;
 pub mod signing;
 pub mod sources;
+pub mod tls;
 pub mod trailers;

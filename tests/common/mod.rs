@@ -52,9 +52,25 @@ pub fn run(args: &[&str]) -> Run {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    // An enforcing `check` writes an audit record; without an explicit sink it
+    // would append to the project's own `.git/gatehouse/audit.jsonl`. Tests
+    // that do not choose a sink get a throwaway one.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if args.first().map(String::as_str) == Some("check")
+        && !args
+            .iter()
+            .any(|a| a == "--dry-run" || a == "--audit" || a.starts_with("--audit="))
+    {
+        args.push("--audit".to_string());
+        args.push(format!(
+            "file:{}",
+            scratch.path().join("audit.jsonl").display()
+        ));
+    }
     let out = gatehouse()
         .current_dir(dir)
-        .args(args)
+        .args(&args)
         .output()
         .expect("gatehouse runs");
     Run {

@@ -80,9 +80,7 @@ impl Api {
     /// A client for `base_url` (`GITHUB_API_URL`). The token is handed to
     /// octocrab as a secret and never shown.
     pub fn new(base_url: &str, token: Option<&str>, limits: Limits) -> Result<Api, SourceError> {
-        // reqwest and octocrab share rustls; install its ring provider once.
-        // Another part of gatehouse may have done so already, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_crypto_provider();
         let bad_url = |e: octocrab::Error| {
             SourceError::new(SOURCE, format!("invalid API URL `{base_url}`: {e}"))
                 .hint("GITHUB_API_URL must be like https://api.github.com or https://ghe.example.com/api/v3")

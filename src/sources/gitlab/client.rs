@@ -33,9 +33,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(api_url: &str, token: &Token, timeout: Duration) -> Result<Api, SourceError> {
-        // reqwest is built without a default crypto provider; the process
-        // needs exactly one. Another part may have installed it already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_crypto_provider();
         let mut base = Url::parse(api_url).map_err(|e| {
             SourceError::new(SOURCE, format!("the API URL `{api_url}` is not a URL: {e}"))
                 .hint("CI_API_V4_URL should look like https://gitlab.example.com/api/v4")

@@ -1,0 +1,5 @@
+//! Where records are written: one module per kind of sink.
+
+pub mod file;
+pub mod http;
+pub mod postgres;
