@@ -101,7 +101,8 @@ async fn mount_lists(server: &MockServer) {
 /// The binary as a GitHub Actions job would run it.
 fn job(server: &MockServer, event: &str, payload: &str) -> assert_cmd::Command {
     let mut cmd = gatehouse();
-    cmd.env("GITHUB_ACTIONS", "true")
+    cmd.current_dir(common::scratch_checkout())
+        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", event)
         .env(
             "GITHUB_EVENT_PATH",
@@ -837,12 +838,14 @@ fn run_gate_step(server: &MockServer, inputs: &[(&str, &str)]) -> (Out, String, 
         .env("GITHUB_RUN_ID", "30433642")
         .env("GATEHOUSE_GITHUB_TIMEOUT", "5")
         .env("GATEHOUSE_GITHUB_RATE_LIMIT_WAIT", "1");
-    // The step's env: every input, as the runner sets them.
+    // The step's env: every input, as the runner sets them; the audit log goes
+    // to the temporary home, never to the project's own `.git`.
+    let audit = format!("file:{}", home.path().join("audit.jsonl").display());
     let defaults = [
         ("GITHUB_TOKEN", TOKEN),
         ("GATEHOUSE_POLICY", ""),
         ("GATEHOUSE_ENVIRONMENT", ""),
-        ("GATEHOUSE_AUDIT_SINKS", ""),
+        ("GATEHOUSE_AUDIT_SINKS", audit.as_str()),
         ("GATEHOUSE_FORMAT", "github"),
         ("GATEHOUSE_DRY_RUN", "false"),
         ("GATEHOUSE_SARIF", "false"),

@@ -210,9 +210,13 @@ struct Outcome {
 }
 
 fn run_with(args: &[&str], setup: impl FnOnce(&mut assert_cmd::Command)) -> Outcome {
+    let scratch = tempfile::tempdir().expect("a temporary directory");
     let mut cmd = common::gatehouse();
     setup(&mut cmd);
-    let out = cmd.args(args).output().expect("gatehouse runs");
+    let out = cmd
+        .args(common::with_scratch_audit(args, scratch.path()))
+        .output()
+        .expect("gatehouse runs");
     let run = common::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -35,6 +35,7 @@ fn hostile_run_with(format: &str, env: &[(&str, &str)]) -> common::Run {
     std::fs::write(&path, facts.to_string()).unwrap();
     let policy = fixture("policies/spine.toml");
     let mut cmd = common::gatehouse();
+    cmd.current_dir(common::scratch_checkout());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -108,7 +108,7 @@ impl Plan {
     pub fn record(&self, draft: &RecordDraft) -> Result<(), ExitStatus> {
         if self.sinks.is_empty() {
             eprintln!(
-                "note: no audit record was written: the policy could not be read, so its sinks are unknown; \
+                "note: no audit record was written: the run stopped before its policy could be used, so its sinks are unknown; \
                  pass --audit SINK to record such runs too"
             );
             return Ok(());

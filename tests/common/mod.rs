@@ -24,6 +24,40 @@ pub fn gatehouse() -> assert_cmd::Command {
     cmd
 }
 
+/// `args` with a throwaway `--audit file:…` in `scratch` added to an enforcing
+/// `check` that names no sink: without one it would append to the project's
+/// own `.git/gatehouse/audit.jsonl`.
+pub fn with_scratch_audit(args: &[&str], scratch: &Path) -> Vec<String> {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if args.first().map(String::as_str) == Some("check")
+        && !args
+            .iter()
+            .any(|a| a == "--dry-run" || a == "--audit" || a.starts_with("--audit="))
+    {
+        args.push("--audit".to_string());
+        args.push(format!("file:{}", scratch.join("audit.jsonl").display()));
+    }
+    args
+}
+
+/// An empty git repository shared by one test binary, to run enforcing checks
+/// in: their default audit sink (`file:.git/gatehouse/audit.jsonl`) then lands
+/// there, never in the project's own `.git`.
+pub fn scratch_checkout() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git init failed");
+        dir
+    })
+    .path()
+}
+
 /// What one run showed: exit code, stdout, stderr.
 pub struct Run {
     pub code: i32,
@@ -52,22 +86,8 @@ pub fn run(args: &[&str]) -> Run {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
-    // An enforcing `check` writes an audit record; without an explicit sink it
-    // would append to the project's own `.git/gatehouse/audit.jsonl`. Tests
-    // that do not choose a sink get a throwaway one.
     let scratch = tempfile::tempdir().expect("a temporary directory");
-    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    if args.first().map(String::as_str) == Some("check")
-        && !args
-            .iter()
-            .any(|a| a == "--dry-run" || a == "--audit" || a.starts_with("--audit="))
-    {
-        args.push("--audit".to_string());
-        args.push(format!(
-            "file:{}",
-            scratch.path().join("audit.jsonl").display()
-        ));
-    }
+    let args = with_scratch_audit(args, scratch.path());
     let out = gatehouse()
         .current_dir(dir)
         .args(&args)
