@@ -872,7 +872,7 @@ pub fn gather_with(
     if ctx.repository.is_some() {
         gathered
             .notices
-            .retain(|n| !n.starts_with("the repository has no `origin` remote"));
+            .retain(|n| !n.starts_with(super::git::remote::LOCAL_IDENTITY_NOTICE));
     }
     let notice = ctx.overlay(
         &mut gathered.facts,
@@ -1493,7 +1493,7 @@ mod tests {
                 git_facts(),
                 &[
                     &format!("`--head {head}` names no branch or tag: …"),
-                    "the repository has no `origin` remote; it is identified as `checkout`",
+                    "the repository is identified as `checkout`: it has no `origin` remote",
                     "something else",
                 ],
             ))

@@ -15,7 +15,7 @@ mod commits;
 mod files;
 mod policy;
 mod range;
-mod remote;
+pub mod remote;
 mod signature;
 
 use std::path::{Path, PathBuf};
@@ -73,9 +73,10 @@ pub fn gather(req: &GitRequest) -> Result<Gathered, SourceError> {
     let files = files::changed(&repo, merge_base, range.head)?;
     let tags = commits::tags_pointing_at(&repo, range.head)?;
     let identity = remote::identity(&repo)?;
-    if identity.host == remote::LOCAL_HOST {
+    if let Some(reason) = identity.local_reason {
         notices.push(format!(
-            "the repository has no `origin` remote; it is identified as `{}`",
+            "{} `{}`: {reason}",
+            remote::LOCAL_IDENTITY_NOTICE,
             identity.slug
         ));
     }

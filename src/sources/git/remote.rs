@@ -14,22 +14,33 @@ pub struct RemoteIdentity {
     pub host: String,
     pub slug: String,
     pub default_branch: Option<String>,
+    /// Why the identity is local (`host` is [`LOCAL_HOST`]), for the user.
+    pub local_reason: Option<&'static str>,
 }
+
+/// The start of the notice given when a repository is identified locally.
+pub const LOCAL_IDENTITY_NOTICE: &str = "the repository is identified as";
 
 pub(super) fn identity(repo: &gix::Repository) -> Result<RemoteIdentity, SourceError> {
     let default_branch = origin_head_target(repo)?.and_then(|name| {
         name.strip_prefix("refs/remotes/origin/")
             .map(str::to_string)
     });
-    let url = repo.config_snapshot().string("remote.origin.url");
-    if let Some((host, slug)) = url.and_then(|u| parse_remote_url(&u.to_str_lossy())) {
+    let url = repo
+        .config_snapshot()
+        .string("remote.origin.url")
+        .map(|u| u.to_str_lossy().into_owned());
+    if let Some((host, slug)) = url.as_deref().and_then(parse_remote_url) {
         return Ok(RemoteIdentity {
             host,
             slug,
             default_branch,
+            local_reason: None,
         });
     }
     let dir = repo.workdir().unwrap_or_else(|| repo.git_dir());
+    // `--repo .` gives a relative `.`, which has no name of its own.
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     // A bare repository's directory is usually `name.git`.
     let name = dir
         .file_name()
@@ -39,6 +50,11 @@ pub(super) fn identity(repo: &gix::Repository) -> Result<RemoteIdentity, SourceE
         host: LOCAL_HOST.to_string(),
         slug: name.strip_suffix(".git").unwrap_or(&name).to_string(),
         default_branch,
+        local_reason: Some(if url.is_some() {
+            "its `origin` remote is a local path, not a hosted repository"
+        } else {
+            "it has no `origin` remote"
+        }),
     })
 }
 
