@@ -21,16 +21,16 @@ pub enum Format {
     Human,
     /// The Decision as JSON (see README, "JSON report").
     Json,
+    /// Markdown for a GitHub job summary or pull request comment.
+    Markdown,
+    /// GitHub Actions annotations (workflow commands) and the log.
+    Github,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
     /// JUnit XML, one test case per rule (GitLab `artifacts:reports:junit`).
     Junit,
     /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
     Codequality,
-    /// Markdown for a GitHub job summary or pull request comment.
-    Markdown,
-    /// SARIF 2.1.0, for GitHub code scanning.
-    Sarif,
-    /// GitHub Actions annotations (workflow commands) and the log.
-    Github,
 }
 
 impl Format {
@@ -38,11 +38,11 @@ impl Format {
         match self {
             Format::Human => "human",
             Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Github => "github",
+            Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Codequality => "codequality",
-            Format::Markdown => "markdown",
-            Format::Sarif => "sarif",
-            Format::Github => "github",
         }
     }
 }
