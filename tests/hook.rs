@@ -99,8 +99,10 @@ impl Sandbox {
     fn redact(&self, text: &str) -> String {
         let exe = assert_cmd::cargo::cargo_bin!("gatehouse");
         let exe = exe.canonicalize().unwrap_or(exe.to_path_buf());
-        text.replace(&exe.display().to_string(), "[GATEHOUSE]")
-            .replace(&self.tmp.path().display().to_string(), "[TMP]")
+        let text = text
+            .replace(&exe.display().to_string(), "[GATEHOUSE]")
+            .replace(&self.tmp.path().display().to_string(), "[TMP]");
+        common::redact_record_lines(&text)
     }
 }
 

@@ -114,7 +114,19 @@ impl Plan {
             return Ok(());
         }
         write_all(&self.sinks, draft, self.signer.as_ref())
-            .map(|_| ())
+            .map(|written| {
+                // Where the record went, for the person reading the log; the
+                // report on stdout stays the decision alone.
+                for (sink, appended) in written {
+                    match appended.seq {
+                        0 => eprintln!("recorded: {sink}"),
+                        seq => eprintln!(
+                            "recorded: {sink} #{seq} ({})",
+                            appended.hash.get(..19).unwrap_or(&appended.hash)
+                        ),
+                    }
+                }
+            })
             .map_err(|e| {
                 fail(
                     &format!("the decision was not recorded — {e}"),
