@@ -316,6 +316,17 @@ pub enum ApprovalState {
     Rejected,
 }
 
+impl ApprovalState {
+    /// The state named as GitHub and GitLab name it (`approved`, `rejected`).
+    pub fn from_api(name: &str) -> Option<ApprovalState> {
+        match name {
+            "approved" => Some(ApprovalState::Approved),
+            "rejected" => Some(ApprovalState::Rejected),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentApproval {
     pub by: String,

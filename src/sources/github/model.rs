@@ -388,19 +388,15 @@ pub struct RunApproval {
 /// An environment approval of a workflow run. GitHub's approvals API gives no
 /// time, so `at` is when gatehouse read it: the approval happened no later.
 pub fn approval(a: RunApproval, read_at: DateTime<Utc>) -> Result<DeploymentApproval, SourceError> {
-    let state = match a.state.as_str() {
-        "approved" => ApprovalState::Approved,
-        "rejected" => ApprovalState::Rejected,
-        other => {
-            return Err(SourceError::new(
-                SOURCE,
-                format!(
-                    "a deployment review has the unknown state `{}`",
-                    crate::sanitize::terminal_line(other)
-                ),
-            ));
-        }
-    };
+    let state = ApprovalState::from_api(&a.state).ok_or_else(|| {
+        SourceError::new(
+            SOURCE,
+            format!(
+                "a deployment review has the unknown state `{}`",
+                crate::sanitize::terminal_line(&a.state)
+            ),
+        )
+    })?;
     Ok(DeploymentApproval {
         by: a.user.map_or_else(|| GHOST.to_string(), |u| u.login),
         state,

@@ -337,19 +337,15 @@ pub fn deployment(
         (Some(list), _) => list
             .iter()
             .map(|a| {
-                let state = match a.status.as_str() {
-                    "approved" => ApprovalState::Approved,
-                    "rejected" => ApprovalState::Rejected,
-                    other => {
-                        return Err(SourceError::new(
-                            SOURCE,
-                            format!(
-                                "deployment {}: approval by {} has unknown status `{other}`",
-                                d.id, a.user.username
-                            ),
-                        ));
-                    }
-                };
+                let state = ApprovalState::from_api(&a.status).ok_or_else(|| {
+                    SourceError::new(
+                        SOURCE,
+                        format!(
+                            "deployment {}: approval by {} has unknown status `{}`",
+                            d.id, a.user.username, a.status
+                        ),
+                    )
+                })?;
                 Ok(facts::DeploymentApproval {
                     by: a.user.username.clone(),
                     state,
@@ -357,7 +353,7 @@ pub fn deployment(
                     comment: a.comment.clone(),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?,
+            .collect::<Result<Vec<_>, SourceError>>()?,
         (None, true) => {
             return Err(SourceError::new(
                 SOURCE,
