@@ -609,7 +609,7 @@ fn every_range_of_a_tangled_history_with_a_commit_graph_matches_git_log() {
 fn every_range_matches_git_log(path: &Path) {
     let ids: Vec<String> = (0..TANGLE.len())
         .map(|n| {
-            git_text(&path, &["rev-parse", &format!("n{n}")])
+            git_text(path, &["rev-parse", &format!("n{n}")])
                 .trim()
                 .to_string()
         })

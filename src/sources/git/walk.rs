@@ -76,7 +76,7 @@ pub(super) fn walk(
     base: Option<ObjectId>,
     head: ObjectId,
     shallow: &[ObjectId],
-    emit: &mut dyn FnMut(ObjectId, &[u8]) -> Result<(), SourceError>,
+    mut emit: impl FnMut(ObjectId, &[u8]) -> Result<(), SourceError>,
 ) -> Result<Walked, WalkError> {
     // Each commit is read once: an object cache would only copy them.
     let mut objects = repo.objects.clone();
