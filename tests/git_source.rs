@@ -606,6 +606,30 @@ fn every_range_of_a_tangled_history_with_a_commit_graph_matches_git_log() {
     every_range_matches_git_log(&path);
 }
 
+/// The same with a commit-graph that holds only part of the history (commits
+/// made since it was written): the walk mixes both sources.
+#[test]
+fn every_range_of_a_tangled_history_with_a_partial_commit_graph_matches_git_log() {
+    let (_dir, path) = tangle_repo();
+    let mut child = gitfx::git(&path)
+        .args(["commit-graph", "write", "--stdin-commits"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git commit-graph runs");
+    {
+        use std::io::Write as _;
+        let tip = git_text(&path, &["rev-parse", "n10"]);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(tip.as_bytes())
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success(), "git commit-graph failed");
+    every_range_matches_git_log(&path);
+}
+
 fn every_range_matches_git_log(path: &Path) {
     let ids: Vec<String> = (0..TANGLE.len())
         .map(|n| {

@@ -1,12 +1,13 @@
 //! `base..head` walked the way `git log` walks it (git's `limit_list` in
-//! `revision.c`), for a repository without a commit-graph.
+//! `revision.c`).
 //!
 //! Without a commit-graph, every commit has to be inflated to learn its
-//! parents and date anyway. gix's walk reads each one more than once (the
+//! parents and date anyway. gix's walk read each one more than once (the
 //! hidden-frontier paint, the walk itself, and each parent again for its date
-//! when it is queued) and keeps an object cache for the repeats; this walk
+//! when it is queued) through an object cache for the repeats; this walk
 //! reads each commit exactly once and hands its raw bytes on, so the decoders
-//! never read the object database at all.
+//! need not read it again. With a commit-graph, parents and dates come from
+//! the graph (as in git) and the objects are left to the decoders.
 //!
 //! The order is git's: one queue by committer date, newest first, ties in the
 //! order the commits were queued (git's `commit_list_insert_by_date` inserts
@@ -40,12 +41,14 @@ struct Node {
     time: i64,
     /// Into `Walk::parents`.
     parents: std::ops::Range<u32>,
-    /// Into `Walk::arena`.
-    raw: std::ops::Range<usize>,
+    /// Into `Walk::arena`; `None` when parents and date came from the
+    /// commit-graph and the object was not read.
+    raw: Option<std::ops::Range<usize>>,
 }
 
 struct Walk {
     objects: gix::OdbHandle,
+    graph: Option<gix::commitgraph::Graph>,
     hash_kind: gix::hash::Kind,
     shallow: gix::hashtable::HashSet<ObjectId>,
     index: gix::hashtable::HashMap<ObjectId, u32>,
@@ -71,18 +74,24 @@ pub(super) struct Walked {
 /// interesting commit's id and raw object, in `git log` order. Commits emitted
 /// but later found to be reachable from `base` are marked `false` in
 /// [`Walked::keep`].
+///
+/// With a `graph`, parents and dates come from it (as git reads them), and the
+/// commits it holds are emitted without their bytes (`None`): the object is
+/// not read at all.
 pub(super) fn walk(
     repo: &gix::Repository,
+    graph: Option<gix::commitgraph::Graph>,
     base: Option<ObjectId>,
     head: ObjectId,
     shallow: &[ObjectId],
-    mut emit: impl FnMut(ObjectId, &[u8]) -> Result<(), SourceError>,
+    mut emit: impl FnMut(ObjectId, Option<&[u8]>) -> Result<(), SourceError>,
 ) -> Result<Walked, WalkError> {
     // Each commit is read once: an object cache would only copy them.
     let mut objects = repo.objects.clone();
     objects.unset_object_cache();
     let mut w = Walk {
         objects,
+        graph,
         hash_kind: repo.object_hash(),
         shallow: shallow.iter().copied().collect(),
         index: Default::default(),
@@ -140,7 +149,8 @@ pub(super) fn walk(
         }
         let node = &w.nodes[i as usize];
         date = node.time;
-        emit(node.id, &w.arena[node.raw.clone()]).map_err(WalkError::Emit)?;
+        let raw = node.raw.clone().map(|r| &w.arena[r]);
+        emit(node.id, raw).map_err(WalkError::Emit)?;
         emitted.push(i);
     }
     let keep = emitted
@@ -169,7 +179,7 @@ impl Walk {
             flags: 0,
             time: 0,
             parents: 0..0,
-            raw: 0..0,
+            raw: None,
         });
         self.index.insert(id, i);
         i
@@ -195,6 +205,9 @@ impl Walk {
             return Ok(true);
         }
         let id = self.nodes[i as usize].id;
+        if self.parse_from_graph(i, id)? {
+            return Ok(true);
+        }
         let data = match self.objects.try_find(&id, &mut self.buf) {
             Ok(Some(data)) => data,
             Ok(None) if !required => return Ok(false),
@@ -225,7 +238,38 @@ impl Walk {
         let node = &mut self.nodes[i as usize];
         node.parents = first..self.parents.len() as u32;
         node.time = header.time;
-        node.raw = start..end;
+        node.raw = Some(start..end);
+        node.flags |= PARSED;
+        Ok(true)
+    }
+
+    /// Parents and date of commit `i` from the commit-graph; `false` when the
+    /// graph does not hold it (committed since the graph was written).
+    fn parse_from_graph(&mut self, i: u32, id: ObjectId) -> Result<bool, WalkError> {
+        let Some(graph) = &self.graph else {
+            return Ok(false);
+        };
+        let Some(commit) = graph.commit_by_id(id) else {
+            return Ok(false);
+        };
+        let time = i64::try_from(commit.committer_timestamp()).unwrap_or(0);
+        let mut parents = Vec::new();
+        if !self.shallow.contains(&id) {
+            for p in commit.iter_parents() {
+                let p = p.map_err(|e| {
+                    WalkError::Read(format!("the commit-graph entry of {id} is damaged: {e}"))
+                })?;
+                parents.push(graph.id_at(p).to_owned());
+            }
+        }
+        let first = self.parents.len() as u32;
+        for p in parents {
+            let p = self.node(p);
+            self.parents.push(p);
+        }
+        let node = &mut self.nodes[i as usize];
+        node.parents = first..self.parents.len() as u32;
+        node.time = time;
         node.flags |= PARSED;
         Ok(true)
     }
