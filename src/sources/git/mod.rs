@@ -17,6 +17,7 @@ mod policy;
 mod range;
 pub mod remote;
 mod signature;
+mod walk;
 
 use std::path::{Path, PathBuf};
 
@@ -127,8 +128,8 @@ pub(crate) fn open(dir: &Path) -> Result<gix::Repository, SourceError> {
         )
         .hint("run gatehouse inside a checkout, or pass `--repo DIR`, or evaluate saved facts with `--facts FILE`")
     })?;
-    // Every commit of the range is read twice (walk, then decode); a cache
-    // keeps the second read from inflating the object again.
+    // For the objects read more than once (head, tags, trees of the diff);
+    // the commit walk reads each commit once and bypasses it (`walk.rs`).
     repo.object_cache_size_if_unset(64 * 1024 * 1024);
     Ok(repo)
 }
