@@ -51,7 +51,7 @@ impl Plan {
         let mut specs: Vec<(SinkSpec, SpecOrigin)> = Vec::new();
         if let Some(config) = policy {
             for s in &config.sinks {
-                match SinkSpec::parse(s) {
+                match SinkSpec::parse(s.get_ref()) {
                     Ok(spec) => specs.push((spec, SpecOrigin::Policy)),
                     Err(e) => {
                         eprintln!(

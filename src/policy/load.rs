@@ -168,6 +168,18 @@ fn parse_inner(
     };
     let rules = build_rules(text, raw, local, diags, &mut notices);
 
+    if let Some(top) = &top_level {
+        for sink in &top.audit.sinks {
+            if let Err(e) = crate::audit::SinkSpec::parse(sink.get_ref()) {
+                diags.push(
+                    PolicyDiagnostic::new(DiagnosticKind::BadValue, "not an audit sink")
+                        .at(Some(sink.span()), e)
+                        .help("write `file:PATH`, `postgres://…` or `https://…`"),
+                );
+            }
+        }
+    }
+
     Some(Policy {
         origin: String::new(),
         digest: super::digest(text.as_bytes()),

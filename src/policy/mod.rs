@@ -63,8 +63,10 @@ impl Severity {
 pub struct AuditConfig {
     /// Audit sinks every enforcing run writes to, for example
     /// `file:.git/gatehouse/audit.jsonl`, `postgres://…` or `https://…`.
+    /// Checked when the policy is loaded, so `policy validate` reports a bad one.
     #[serde(default)]
-    pub sinks: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub sinks: Vec<toml::Spanned<String>>,
     /// Refuse to write an unsigned record (a missing key is then exit 3).
     #[serde(default)]
     pub require_signature: bool,
