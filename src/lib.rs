@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod runtime;
 pub mod sanitize;
 pub mod signing;
 pub mod sources;

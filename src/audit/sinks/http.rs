@@ -98,9 +98,7 @@ pub fn redact_url(url: &str) -> String {
 /// [`ATTEMPTS`] tries.
 pub fn post(target: &HttpTarget, line: &str) -> Result<(), String> {
     install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = crate::runtime::current_thread()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
     runtime
         .block_on(post_async(target, line))

@@ -153,10 +153,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the database client: {e}"))
+    crate::runtime::current_thread().map_err(|e| format!("cannot start the database client: {e}"))
 }
 
 fn db_error(context: &str, e: &tokio_postgres::Error) -> String {

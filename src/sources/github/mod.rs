@@ -93,17 +93,9 @@ pub fn policy_from_base(
     base: &str,
 ) -> Result<Option<(String, String)>, SourceError> {
     let base = sha("the base commit", base)?.to_string();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     runtime.block_on(async {
-        let api = Api::new(
-            &request.api_url,
-            request.token.as_ref().map(Token::expose),
-            request.limits,
-        )?;
-        let repo = repo_path(&request.repo)?;
+        let (api, repo) = client(request)?;
         for path in crate::policy::DISCOVERY_ORDER {
             match api
                 .json::<model::Content>(&format!("{repo}/contents/{path}?ref={base}"))
@@ -116,6 +108,21 @@ pub fn policy_from_base(
         }
         Ok(None)
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, SourceError> {
+    crate::runtime::current_thread()
+        .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))
+}
+
+/// The API client of `request` and its repository's `/repos/{owner}/{name}`.
+fn client(request: &GithubRequest) -> Result<(Api, String), SourceError> {
+    let api = Api::new(
+        &request.api_url,
+        request.token.as_ref().map(Token::expose),
+        request.limits,
+    )?;
+    Ok((api, repo_path(&request.repo)?))
 }
 
 /// `/repos/{owner}/{name}` for an `owner/name` slug.
@@ -138,10 +145,7 @@ fn repo_path(slug: &str) -> Result<String, SourceError> {
 
 /// Gather facts for `request`.
 pub fn gather(request: &GithubRequest) -> Result<Gathered, SourceError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     runtime.block_on(gather_async(request))
 }
 
@@ -181,12 +185,7 @@ fn sha<'a>(what: &str, value: &'a str) -> Result<&'a str, SourceError> {
 }
 
 async fn gather_async(request: &GithubRequest) -> Result<Gathered, SourceError> {
-    let api = Api::new(
-        &request.api_url,
-        request.token.as_ref().map(Token::expose),
-        request.limits,
-    )?;
-    let repo = repo_path(&request.repo)?;
+    let (api, repo) = client(request)?;
     let gathered_at = Utc::now();
     let mut notices = Vec::new();
     let mut unavailable = vec!["tags".to_string()];

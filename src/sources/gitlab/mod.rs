@@ -68,9 +68,7 @@ fn refuse_job_token(request: &GitlabRequest) -> Result<(), SourceError> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, SourceError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    crate::runtime::current_thread()
         .map_err(|e| SourceError::new(SOURCE, format!("cannot start the async runtime: {e}")))
 }
 async fn gather_async(req: &GitlabRequest) -> Result<Gathered, SourceError> {
