@@ -405,7 +405,7 @@ fn read_payload(path: &Path) -> Result<serde_json::Value, SourceError> {
                 "the event payload {shown} is not valid JSON (line {}, column {}): {}",
                 e.line(),
                 e.column(),
-                strip_position(&e.to_string())
+                super::strip_position(&e.to_string())
             ),
         )
     })
@@ -418,20 +418,12 @@ fn from_payload<T: DeserializeOwned>(
     event: &str,
     payload: &serde_json::Value,
 ) -> Result<T, SourceError> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
-        let path = e.path().to_string();
+    super::from_json_value(payload).map_err(|(path, message)| {
         SourceError::new(
             SOURCE,
-            format!(
-                "{file}: malformed `{event}` event payload at `{path}`: {}",
-                strip_position(&e.into_inner().to_string())
-            ),
+            format!("{file}: malformed `{event}` event payload at `{path}`: {message}"),
         )
     })
-}
-
-fn strip_position(msg: &str) -> &str {
-    msg.rsplit_once(" at line ").map_or(msg, |(m, _)| m)
 }
 
 // The payload fields gatehouse reads; everything else is ignored.

@@ -150,6 +150,29 @@ pub fn gather(options: &SourceOptions) -> Result<Gathered, SourceError> {
     }
 }
 
+/// Deserialize a JSON value, or say where it is wrong: the JSON path of the
+/// bad field and serde's message (without serde_json's position, which means
+/// nothing for a value already parsed).
+pub(crate) fn from_json_value<'de, T, D>(value: D) -> Result<T, (String, String)>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        (
+            path,
+            strip_position(&e.into_inner().to_string()).to_string(),
+        )
+    })
+}
+
+/// serde_json appends " at line X column Y" to its messages; the callers say
+/// where themselves (a JSON path, or the line and column in their own words).
+pub(crate) fn strip_position(msg: &str) -> &str {
+    msg.rsplit_once(" at line ").map_or(msg, |(m, _)| m)
+}
+
 /// The run's context: the one the caller gives (the pre-push hook's), else for
 /// `--source auto` the CI system's, detected from the process environment.
 pub fn run_context(options: &SourceOptions) -> Result<Option<env::CiContext>, SourceError> {

@@ -37,7 +37,7 @@ pub fn parse(name: &str, text: &str) -> Result<Facts, SourceError> {
                 "{name}: not valid JSON at line {}, column {}: {}",
                 e.line(),
                 e.column(),
-                strip_position(&e.to_string())
+                super::strip_position(&e.to_string())
             ),
         )
     })?;
@@ -63,21 +63,12 @@ pub fn parse(name: &str, text: &str) -> Result<Facts, SourceError> {
             ));
         }
     }
-    serde_path_to_error::deserialize::<_, Facts>(value).map_err(|e| {
-        let path = e.path().to_string();
+    super::from_json_value::<Facts, _>(value).map_err(|(path, message)| {
         SourceError::new(
             SOURCE,
-            format!(
-                "{name}: invalid facts at `{path}`: {}",
-                strip_position(&e.into_inner().to_string())
-            ),
+            format!("{name}: invalid facts at `{path}`: {message}"),
         )
     })
-}
-
-/// serde_json appends " at line X column Y", which means nothing for a value.
-fn strip_position(msg: &str) -> &str {
-    msg.rsplit_once(" at line ").map_or(msg, |(m, _)| m)
 }
 
 #[cfg(test)]
